@@ -1,0 +1,165 @@
+"""Process supervision: every child we start is stopped on success, failure and Ctrl-C.
+
+Children start in their own session (process group), so stopping one also stops what
+it spawned (tritonserver's backend stubs, Locust's greenlets' helpers). Descendants that
+left the group are found through psutil and stopped too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+from infragap.errors import ServerStartError
+
+STOP_GRACE_S = 10.0
+
+
+@dataclass
+class Child:
+    """One supervised process and the file its output goes to."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    descendants: set[int] = field(default_factory=set)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_tail(self, limit: int = 4000) -> str:
+        try:
+            data = self.log_path.read_bytes()
+        except OSError:
+            return "(no log)"
+        return data[-limit:].decode("utf-8", "replace")
+
+    def process_tree(self) -> list[psutil.Process]:
+        """The process and all its live descendants (for CPU/RSS accounting)."""
+        try:
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+        self.descendants.update(p.pid for p in tree[1:])
+        return tree
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        self.process_tree()  # remember descendants before the root goes away
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=grace_s)
+        _kill_pids(self.descendants, grace_s)
+
+
+def _kill_pids(pids: set[int], grace_s: float) -> None:
+    procs = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            proc.terminate()
+            procs.append(proc)
+    _, survivors = psutil.wait_procs(procs, timeout=grace_s)
+    for proc in survivors:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+class Supervisor:
+    """Starts children and stops all of them when the `with` block ends, however it ends."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.children: list[Child] = []
+
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Child:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name}.log"
+        with open(log_path, "wb") as log:
+            popen = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        child = Child(name=name, popen=popen, log_path=log_path)
+        self.children.append(child)
+        return child
+
+    def stop(self, child: Child) -> None:
+        child.stop()
+        if child in self.children:
+            self.children.remove(child)
+
+    def stop_all(self) -> None:
+        while self.children:
+            self.stop(self.children[-1])
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_all()
+
+
+def wait_until(
+    ready: Callable[[], bool], child: Child, timeout_s: float, what: str, poll_s: float = 0.2
+) -> None:
+    """Poll `ready` until true; fail with the child's log if it dies or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise ServerStartError(
+                f"{what} exited with code {child.popen.returncode} before it was ready; "
+                f"its log ({child.log_path}) ends with:\n{child.log_tail()}"
+            )
+        if ready():
+            return
+        time.sleep(poll_s)
+    raise ServerStartError(
+        f"{what} was not ready after {timeout_s:.0f} s: raise the start timeout or read its "
+        f"log ({child.log_path}), which ends with:\n{child.log_tail()}"
+    )
+
+
+def http_ok(url: str, timeout_s: float = 2.0) -> Callable[[], bool]:
+    """A readiness probe: GET `url` answers 200."""
+
+    def probe() -> bool:
+        try:
+            return requests.get(url, timeout=timeout_s).status_code == 200
+        except requests.RequestException:
+            return False
+
+    return probe
