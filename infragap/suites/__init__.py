@@ -1,0 +1,1 @@
+"""Benchmark suites. Importing `infragap.suites.all` registers every suite."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import torch
 
 INPUT_NAMES = ("user_id", "item_id", "dense")
+MODEL_FORMAT = 2  # bump when the architecture changes, so cached model files are rebuilt
 OUTPUT_NAME = "score"
 
 
@@ -81,6 +82,10 @@ def build_model(size: ModelSize, seed: int) -> torch.nn.Module:
     class Ranker(nn.Module):
         def __init__(self) -> None:
             super().__init__()
+            # Kept on the scripted module so servers can validate requests without a config.
+            self.n_users = size.n_users
+            self.n_items = size.n_items
+            self.dense_dim = size.dense_dim
             self.user_embedding = nn.Embedding(size.n_users, size.embed_dim)
             self.item_embedding = nn.Embedding(size.n_items, size.embed_dim)
             layers: list[nn.Module] = []
@@ -113,7 +118,7 @@ def build_model(size: ModelSize, seed: int) -> torch.nn.Module:
 
 
 def model_id(size: ModelSize, seed: int) -> str:
-    digest = hashlib.sha256(json.dumps([asdict(size), seed]).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(json.dumps([asdict(size), seed, MODEL_FORMAT]).encode()).hexdigest()[:12]
     return f"ranker-{size.name}-{digest}"
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from infragap.cli import main
+
+sys.exit(main())

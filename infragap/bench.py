@@ -1,0 +1,126 @@
+"""`infragap bench`: the main flow, written down as a list of steps.
+
+configure -> open the results file -> run each suite (start, warm up, drive, collect,
+stop) -> close the results file -> print the summary. Results are saved after every
+level, so Ctrl-C or a crash still leaves everything measured so far, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from infragap.environment import run_metadata, utc_now
+from infragap.errors import InfragapError
+from infragap.processes import Supervisor
+from infragap.reports.schema import new_document
+from infragap.suites.all import SUITES
+from infragap.suites.base import BenchContext, ResultsRecorder, Suite
+
+
+@dataclass
+class BenchRun:
+    args: argparse.Namespace
+    console: Console
+    suites: list[tuple[str, Suite]] = field(default_factory=list)
+    run_dir: Path = Path()
+    results: ResultsRecorder | None = None
+    failed: list[str] = field(default_factory=list)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("suites", nargs="*", metavar="SUITE",
+                        help=f"suites to run (default: all of {', '.join(SUITES.names())})")
+    parser.add_argument("--quick", action="store_true",
+                        help="small model and short levels: a few minutes on 2 cores")
+    parser.add_argument("--users", help="closed-loop user counts, e.g. 1,8,32")
+    parser.add_argument("--duration", type=float, help="measured seconds per level")
+    parser.add_argument("--warmup", type=float, help="warm-up seconds per level, not measured")
+    parser.add_argument("--seed", type=int, default=0, help="seed for models, data and requests")
+    parser.add_argument("--out", type=Path, default=Path("results"),
+                        help="folder for results files and run logs (default: ./results)")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="where generated models are cached (default: ~/.cache/infragap)")
+    for _name, suite in SUITES:
+        suite.add_arguments(parser)
+
+
+def configure(run: BenchRun) -> None:
+    names = run.args.suites or SUITES.names()
+    run.suites = [(name, SUITES.get(name)) for name in names]
+    configs = {name: suite.config(run.args) for name, suite in run.suites}
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    run.run_dir = run.args.out / f"run-{run_id}"
+    doc = new_document(run_metadata(run_id, run.args.seed, {"suites": configs}))
+    for name, config in configs.items():
+        doc["suites"][name] = {"status": "pending", "error": None, "config": config}
+    run.results = ResultsRecorder(run.args.out / f"results-{run_id}.json", doc)
+    run.results.save()
+    run.console.print(f"results: {run.results.path}")
+
+
+def run_suites(run: BenchRun) -> None:
+    assert run.results is not None
+    for name, suite in run.suites:
+        section = run.results.section(name)
+        section["status"] = "running"
+        work_dir = run.run_dir / name
+        work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with Supervisor(work_dir / "logs") as supervisor:
+                ctx = BenchContext(run.args, work_dir, supervisor, run.results, run.console)
+                suite.run(ctx, section)
+            section["status"] = "complete"
+        except KeyboardInterrupt:
+            section["status"] = "incomplete"
+            section["error"] = "interrupted (Ctrl-C); the levels measured so far are kept"
+            run.results.save()
+            raise
+        except InfragapError as error:
+            section["status"] = "failed"
+            section["error"] = str(error)
+            run.failed.append(name)
+            run.console.print(f"[red]{name} failed:[/] {error}")
+        finally:
+            run.results.save()
+
+
+def finish(run: BenchRun) -> None:
+    assert run.results is not None
+    doc = run.results.doc
+    doc["run"]["finished_at"] = utc_now()
+    doc["complete"] = all(s["status"] == "complete" for s in doc["suites"].values())
+    run.results.save()
+
+
+def print_summary(run: BenchRun) -> None:
+    assert run.results is not None
+    for name, suite in run.suites:
+        section = run.results.doc["suites"][name]
+        rows = suite.summary_rows(section)
+        if len(rows) > 1:
+            table = Table(title=f"{name} ({section['status']})")
+            for header in rows[0]:
+                table.add_column(header, justify="left" if header == "variant" else "right")
+            for row in rows[1:]:
+                table.add_row(*row)
+            run.console.print(table)
+        for warning in section.get("warnings", []):
+            run.console.print(f"[yellow]warning:[/] {warning}")
+    run.console.print(f"results written to {run.results.path}")
+
+
+STEPS = [configure, run_suites, finish, print_summary]
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Run the chosen suites; 0 when all complete, 1 when one failed."""
+    run = BenchRun(args, Console(stderr=True))
+    for step in STEPS:
+        step(run)
+    return 1 if run.failed else 0

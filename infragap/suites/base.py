@@ -1,0 +1,64 @@
+"""What a benchmark suite is, and the registry suites add themselves to.
+
+A suite knows how to start its variants, drive them and what it adds to the results.
+The CLI and the report stay generic: registering a suite here is all it takes to appear
+in `infragap bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from rich.console import Console
+
+from infragap.processes import Supervisor
+from infragap.registry import Registry
+from infragap.reports.schema import write_atomically
+
+
+@dataclass
+class ResultsRecorder:
+    """The run's results document and where it lives; `save()` after every level."""
+
+    path: Path
+    doc: dict[str, Any]
+
+    def section(self, suite: str) -> dict[str, Any]:
+        return self.doc["suites"].setdefault(suite, {"status": "running", "error": None})
+
+    def save(self) -> None:
+        write_atomically(self.path, self.doc)
+
+
+@dataclass
+class BenchContext:
+    """Everything a suite needs from the harness for one run."""
+
+    args: argparse.Namespace
+    work_dir: Path
+    supervisor: Supervisor
+    results: ResultsRecorder
+    console: Console = field(default_factory=Console)
+
+
+class Suite(Protocol):
+    name: str
+    description: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add this suite's own options to `infragap bench` (names must not clash)."""
+
+    def config(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The resolved configuration recorded in the results (validate here)."""
+
+    def run(self, ctx: BenchContext, section: dict[str, Any]) -> None:
+        """Measure, filling `section` and calling ctx.results.save() as results arrive."""
+
+    def summary_rows(self, section: dict[str, Any]) -> list[list[str]]:
+        """Rows for the terminal summary table (first row: headers)."""
+
+
+SUITES: Registry[Suite] = Registry("suite")

@@ -1,0 +1,1 @@
+"""The serving pair: naive Flask endpoints vs Triton Inference Server."""

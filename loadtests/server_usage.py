@@ -1,0 +1,54 @@
+"""CPU seconds and peak memory of a server's process tree while a load level runs."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+
+import psutil
+
+SAMPLE_INTERVAL_S = 0.25
+
+
+class UsageMonitor:
+    """Samples a process tree in a background thread between start() and stop().
+
+    CPU time is per process, so a process that exits mid-level takes its seconds with
+    it; the last sample seen for each pid is kept so those seconds still count.
+    """
+
+    def __init__(self, tree: Callable[[], list[psutil.Process]]) -> None:
+        self._tree = tree
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self.peak_rss_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> None:
+        rss = 0
+        for proc in self._tree():
+            with contextlib.suppress(psutil.Error):
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    cpu = times.user + times.system
+                    rss += proc.memory_info().rss
+                self._first.setdefault(proc.pid, cpu)
+                self._last[proc.pid] = cpu
+        self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            self._sample()
+
+    def start(self) -> None:
+        self._sample()
+        self._thread.start()
+
+    def stop(self) -> dict[str, float | int]:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        cpu_s = sum(self._last[pid] - self._first[pid] for pid in self._last)
+        return {"cpu_s": round(cpu_s, 3), "peak_rss_bytes": self.peak_rss_bytes}
