@@ -34,18 +34,32 @@ class BenchRun:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("suites", nargs="*", metavar="SUITE",
-                        help=f"suites to run (default: all of {', '.join(SUITES.names())})")
-    parser.add_argument("--quick", action="store_true",
-                        help="small model and short levels: a few minutes on 2 cores")
+    parser.add_argument(
+        "suites",
+        nargs="*",
+        metavar="SUITE",
+        help=f"suites to run (default: all of {', '.join(SUITES.names())})",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small model and short levels: a few minutes on 2 cores",
+    )
     parser.add_argument("--users", help="closed-loop user counts, e.g. 1,8,32")
     parser.add_argument("--duration", type=float, help="measured seconds per level")
     parser.add_argument("--warmup", type=float, help="warm-up seconds per level, not measured")
     parser.add_argument("--seed", type=int, default=0, help="seed for models, data and requests")
-    parser.add_argument("--out", type=Path, default=Path("results"),
-                        help="folder for results files and run logs (default: ./results)")
-    parser.add_argument("--cache-dir", type=Path,
-                        help="where generated models are cached (default: ~/.cache/infragap)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="folder for results files and run logs (default: ./results)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="where generated models are cached (default: ~/.cache/infragap)",
+    )
     for _name, suite in SUITES:
         suite.add_arguments(parser)
 

@@ -11,8 +11,9 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,10 +63,8 @@ class Child:
         if self.alive():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                pass
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -84,6 +83,19 @@ def _kill_pids(pids: set[int], grace_s: float) -> None:
     for proc in survivors:
         with contextlib.suppress(psutil.Error):
             proc.kill()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """A second Ctrl-C must not cut the clean-up short and leave children running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Supervisor:
@@ -123,8 +135,9 @@ class Supervisor:
             self.children.remove(child)
 
     def stop_all(self) -> None:
-        while self.children:
-            self.stop(self.children[-1])
+        with _sigint_ignored():
+            while self.children:
+                self.stop(self.children[-1])
 
     def __enter__(self) -> Supervisor:
         return self

@@ -83,8 +83,7 @@ def create_app(model_path: str, hoisted: bool = False) -> Flask:
         model = loaded_once if loaded_once is not None else torch.jit.load(model_path)
         try:
             users, items, dense = parse_rows(
-                body,
-                n_users=model.n_users, n_items=model.n_items, dense_dim=model.dense_dim
+                body, n_users=model.n_users, n_items=model.n_items, dense_dim=model.dense_dim
             )
         except BadRequest as error:
             return jsonify(error=str(error)), 400

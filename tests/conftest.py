@@ -7,7 +7,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from infragap.workloads.recsys import ensure_model_file, model_size
+from infragap.workloads.model_sizes import model_size
+from infragap.workloads.recsys import ensure_model_file
 
 SEED = 7
 

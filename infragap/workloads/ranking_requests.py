@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from infragap.workloads.recsys import OUTPUT_NAME, ModelSize
+from infragap.workloads.model_sizes import OUTPUT_NAME, ModelSize
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import torch
 from infragap.ports import free_port
 from infragap.processes import Supervisor, http_ok, wait_until
 from infragap.suites.serving.equivalence import reference_scores
+from infragap.workloads.model_sizes import model_size
 from infragap.workloads.ranking_requests import generate_requests, to_flask_json
-from infragap.workloads.recsys import model_size
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +20,15 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(params=[False, True], ids=["reload", "hoisted"])
 def app_url(request, tiny_model_file, tmp_path):
     port = free_port()
-    argv = [sys.executable, "-m", "infragap.naive.serving_app", "--model", str(tiny_model_file),
-            "--port", str(port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "infragap.naive.serving_app",
+        "--model",
+        str(tiny_model_file),
+        "--port",
+        str(port),
+    ]
     if request.param:
         argv.append("--hoisted")
     with Supervisor(tmp_path / "logs") as supervisor:
@@ -44,14 +51,26 @@ def test_scores_match_the_model_in_process(app_url, tiny_model_file):
     [
         (b"{not json", {"Content-Type": "application/json"}, "JSON"),
         (b'{"user_id": [1]}', {"Content-Type": "application/json"}, "missing"),
-        (b'{"user_id": [1], "item_id": [1, 2], "dense": [[0,0,0,0,0,0,0,0]]}',
-         {"Content-Type": "application/json"}, "same"),
-        (b'{"user_id": ["a"], "item_id": [1], "dense": [[0,0,0,0,0,0,0,0]]}',
-         {"Content-Type": "application/json"}, "integers"),
-        (b'{"user_id": [1], "item_id": [1], "dense": [[0,0]]}',
-         {"Content-Type": "application/json"}, "dense"),
-        (b'{"user_id": [99999], "item_id": [1], "dense": [[0,0,0,0,0,0,0,0]]}',
-         {"Content-Type": "application/json"}, "out of range"),
+        (
+            b'{"user_id": [1], "item_id": [1, 2], "dense": [[0,0,0,0,0,0,0,0]]}',
+            {"Content-Type": "application/json"},
+            "same",
+        ),
+        (
+            b'{"user_id": ["a"], "item_id": [1], "dense": [[0,0,0,0,0,0,0,0]]}',
+            {"Content-Type": "application/json"},
+            "integers",
+        ),
+        (
+            b'{"user_id": [1], "item_id": [1], "dense": [[0,0]]}',
+            {"Content-Type": "application/json"},
+            "dense",
+        ),
+        (
+            b'{"user_id": [99999], "item_id": [1], "dense": [[0,0,0,0,0,0,0,0]]}',
+            {"Content-Type": "application/json"},
+            "out of range",
+        ),
         (b"[1, 2]", {"Content-Type": "application/json"}, "object"),
     ],
 )
@@ -64,8 +83,9 @@ def test_bad_requests_get_400_and_the_server_keeps_serving(app_url, body, header
 
 def test_oversized_body_gets_413(app_url):
     body = b'{"user_id": [' + b"1," * (1 << 20) + b"1]}"
-    response = requests.post(f"{app_url}/predict", data=body,
-                             headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.post(
+        f"{app_url}/predict", data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert response.status_code == 413
     assert "error" in response.json()
     good = generate_requests(model_size("tiny"), 1, 1, rows=1)[0]

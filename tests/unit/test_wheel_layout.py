@@ -17,8 +17,18 @@ ROOMS = ("naive", "proven", "loadtests", "reports", "migrate")
 def test_wheel_maps_rooms_into_infragap(tmp_path):
     pytest.importorskip("setuptools")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         cwd=tmp_path,
     )

@@ -41,7 +41,9 @@ def compare_scores(
     result = Comparison(requests_checked=len(reference))
     for index, (expected, got) in enumerate(zip(reference, answers, strict=True)):
         if len(expected) != len(got):
-            result.mismatches.append(f"request {index}: {len(got)} scores, expected {len(expected)}")
+            result.mismatches.append(
+                f"request {index}: {len(got)} scores, expected {len(expected)}"
+            )
             continue
         diff = max((abs(a - b) for a, b in zip(expected, got, strict=True)), default=0.0)
         result.max_abs_diff = max(result.max_abs_diff, diff)
@@ -68,8 +70,9 @@ def reference_scores(model: Any, requests_: Sequence[RankingRequest]) -> list[li
 
 def ask(endpoint: Endpoint, req: RankingRequest, session: requests.Session) -> list[float]:
     if endpoint.protocol == "flask":
-        response = session.post(f"{endpoint.url}/predict", json=to_flask_json(req),
-                                timeout=HTTP_TIMEOUT_S)
+        response = session.post(
+            f"{endpoint.url}/predict", json=to_flask_json(req), timeout=HTTP_TIMEOUT_S
+        )
         parse = scores_from_flask
     else:
         response = session.post(

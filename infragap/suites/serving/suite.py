@@ -17,8 +17,8 @@ from infragap.errors import ConfigError
 from infragap.suites.base import SUITES, BenchContext
 from infragap.suites.serving import equivalence, measure
 from infragap.suites.serving.variants import VARIANTS, Endpoint, ServingSetup
+from infragap.workloads.model_sizes import MODEL_SIZES, default_cache_dir, model_size
 from infragap.workloads.ranking_requests import RankingRequest, generate_requests
-from infragap.workloads.recsys import MODEL_SIZES, default_cache_dir, ensure_model_file, model_size
 
 REQUEST_STREAM_LENGTH = 4096
 EQUIVALENCE_REQUESTS = 64
@@ -43,6 +43,8 @@ class ServingRun:
 
 def prepare_model(run: ServingRun) -> None:
     import torch
+
+    from infragap.workloads.recsys import ensure_model_file
 
     size = model_size(run.config["model_size"])
     run.say(f"model {size.name}: {size.weight_bytes() / 1e6:.0f} MB of weights")
@@ -195,14 +197,30 @@ class ServingSuite:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group("serving suite")
-        group.add_argument("--model-size", choices=sorted(MODEL_SIZES), help="model size "
-                           "(default: 'default', or 'small' with --quick)")
+        group.add_argument(
+            "--model-size",
+            choices=sorted(MODEL_SIZES),
+            help="model size (default: 'default', or 'small' with --quick)",
+        )
         group.add_argument("--rows", type=int, default=1, help="rows scored per request")
-        group.add_argument("--variants", default=",".join(VARIANTS.names()),
-                           help="comma-separated serving variants to run")
-        group.add_argument("--triton-url", help="use this running Triton (http://host:port) "
-                           "instead of starting the bundled server")
+        group.add_argument(
+            "--variants",
+            default=",".join(VARIANTS.names()),
+            help="comma-separated serving variants to run",
+        )
+        group.add_argument(
+            "--triton-url",
+            help="use this running Triton (http://host:port) "
+            "instead of starting the bundled server",
+        )
         group.add_argument("--triton-http-port", type=int, help="port for the local Triton")
+        group.add_argument(
+            "--triton-queue-delay-us",
+            type=int,
+            help="dynamic batching: longest wait to fill a batch",
+        )
+        group.add_argument("--triton-instances", type=int, help="model instances in Triton")
+        group.add_argument("--triton-threads", type=int, help="torch threads per instance")
         group.add_argument("--naive-reload-port", type=int)
         group.add_argument("--naive-hoisted-port", type=int)
 
@@ -224,12 +242,7 @@ class ServingSuite:
             "warmup_s": args.warmup if args.warmup is not None else (2.0 if quick else 5.0),
             "device": _device(),
             "triton_url": args.triton_url,
-            "triton": {
-                "max_batch_size": 128,
-                "preferred_batch_sizes": [16, 32, 64],
-                "queue_delay_us": 1000,
-                "instances": 1,
-            },
+            "triton": _triton_options(args),
             "ports": {
                 "triton": args.triton_http_port,
                 "naive-reload": args.naive_reload_port,
@@ -252,20 +265,39 @@ class ServingSuite:
             for level in variant["levels"]:
                 lat = level["latency_ms"]
                 batch = (level["triton"] or {}).get("mean_batch_size")
-                rows.append([
-                    name,
-                    str(level["users"]),
-                    f"{level['throughput_rps']:.1f}",
-                    _ms(lat["p50"]),
-                    _ms(lat["p99"]),
-                    str(level["failures"]),
-                    f"{batch:.1f}" if batch else "",
-                ])
+                rows.append(
+                    [
+                        name,
+                        str(level["users"]),
+                        f"{level['throughput_rps']:.1f}",
+                        _ms(lat["p50"]),
+                        _ms(lat["p99"]),
+                        str(level["failures"]),
+                        f"{batch:.1f}" if batch else "",
+                    ]
+                )
         return rows
 
 
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
+
+
+def _triton_options(args: argparse.Namespace) -> dict[str, Any]:
+    from dataclasses import asdict, replace
+
+    from infragap.proven.triton.repository import ServingOptions
+
+    chosen = {
+        "queue_delay_us": args.triton_queue_delay_us,
+        "instances": args.triton_instances,
+        "torch_threads": args.triton_threads,
+    }
+    options = asdict(
+        replace(ServingOptions(), **{k: v for k, v in chosen.items() if v is not None})
+    )
+    options.pop("device")  # recorded once, at the top of the config
+    return options
 
 
 def _device() -> str:

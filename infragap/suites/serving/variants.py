@@ -80,18 +80,15 @@ def start_triton_variant(setup: ServingSetup) -> Endpoint:
     """Triton Inference Server with dynamic batching (local binary, or --triton-url)."""
     from infragap.proven.triton.repository import write_model_repository
     from infragap.proven.triton.server import connect_triton, start_triton
-    from infragap.workloads.recsys import model_size
+    from infragap.workloads.model_sizes import model_size
 
     cfg = setup.config
-    triton_cfg = cfg["triton"]
+    triton_cfg = dict(cfg["triton"])
     repository = write_model_repository(
         setup.work_dir / "model_repository",
         setup.model_file,
         model_size(cfg["model_size"]),
-        max_batch_size=triton_cfg["max_batch_size"],
-        queue_delay_us=triton_cfg["queue_delay_us"],
-        preferred_batch_sizes=tuple(triton_cfg["preferred_batch_sizes"]),
-        instances=triton_cfg["instances"],
+        **triton_cfg,
         device=cfg["device"],
     )
     if cfg["triton_url"]:

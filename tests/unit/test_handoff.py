@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infragap.errors import LoadError
+from infragap.loadtests.handoff import LocustSettings, read_requests_file, write_requests_file
+from infragap.workloads.model_sizes import model_size
+from infragap.workloads.ranking_requests import generate_requests
+
+
+def test_requests_file_round_trip(tmp_path: Path) -> None:
+    requests = generate_requests(model_size("tiny"), seed=3, count=5, rows=2)
+    path = tmp_path / "requests.json"
+    write_requests_file(requests, path)
+    assert read_requests_file(path) == requests
+
+
+def test_missing_or_foreign_requests_file_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match="write_requests_file"):
+        read_requests_file(tmp_path / "missing.json")
+    other = tmp_path / "other.json"
+    other.write_text('{"version": 99, "requests": []}')
+    with pytest.raises(LoadError, match="write it again"):
+        read_requests_file(other)
+
+
+def test_settings_round_trip_through_the_environment(tmp_path: Path) -> None:
+    settings = LocustSettings("kserve", tmp_path / "r.json", tmp_path / "l.log", "ranker", 8, 30.0)
+    assert LocustSettings.from_env(settings.to_env()) == settings
+    with pytest.raises(LoadError, match="names no load target"):
+        LocustSettings.from_env({})
+    with pytest.raises(LoadError, match="run_level"):
+        LocustSettings.from_env({"INFRAGAP_LOAD_TARGET": "flask"})
