@@ -52,22 +52,26 @@ def level_warnings(variant: str, level: dict[str, Any]) -> list[str]:
     return warnings
 
 
-def in_process_ceiling(model: Any, batch_rows: int, dense_dim: int, seconds: float) -> dict:
+def in_process_ceiling(
+    model: Any, batch_rows: int, dense_dim: int, seconds: float, device: str = "cpu"
+) -> dict:
     """Rows per second of the bare model at `batch_rows`: what a server can approach."""
     import torch
 
     batch_rows = max(1, batch_rows)
+    model = model.to(device)
     generator = torch.Generator().manual_seed(0)
-    users = torch.zeros((batch_rows, 1), dtype=torch.int64)
-    items = torch.zeros((batch_rows, 1), dtype=torch.int64)
-    dense = torch.randn((batch_rows, dense_dim), generator=generator)
+    users = torch.zeros((batch_rows, 1), dtype=torch.int64, device=device)
+    items = torch.zeros((batch_rows, 1), dtype=torch.int64, device=device)
+    dense = torch.randn((batch_rows, dense_dim), generator=generator).to(device)
     with torch.inference_mode():
         for _ in range(3):
             model(users, items, dense)
         calls = 0
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
-            model(users, items, dense)
+            # .cpu() waits for the device, as a server must before it answers.
+            model(users, items, dense).cpu()
             calls += 1
         elapsed = time.perf_counter() - start
     return {
@@ -75,4 +79,5 @@ def in_process_ceiling(model: Any, batch_rows: int, dense_dim: int, seconds: flo
         "rows_per_s": calls * batch_rows / elapsed,
         "forward_ms": elapsed / calls * 1000,
         "torch_threads": torch.get_num_threads(),
+        "device": device,
     }

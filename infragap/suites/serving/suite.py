@@ -129,7 +129,11 @@ def measure_ceiling(run: ServingRun) -> None:
     size = model_size(run.config["model_size"])
     with run.ctx.console.status(f"in-process ceiling at batch {rows}"):
         ceiling = measure.in_process_ceiling(
-            run.model, rows, size.dense_dim, 1.0 if run.config["quick"] else 5.0
+            run.model,
+            rows,
+            size.dense_dim,
+            1.0 if run.config["quick"] else 5.0,
+            run.config["device"],
         )
     ceiling["requests_per_s"] = ceiling["rows_per_s"] / run.config["rows_per_request"]
     ceiling["at_users"] = top["users"] if top else None
