@@ -60,6 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="where generated models are cached (default: ~/.cache/infragap)",
     )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the HTML report at the end (`infragap report` renders it later)",
+    )
     for _name, suite in SUITES:
         suite.add_arguments(parser)
 
@@ -129,7 +134,24 @@ def print_summary(run: BenchRun) -> None:
     run.console.print(f"results written to {run.results.path}")
 
 
-STEPS = [configure, run_suites, finish, print_summary]
+def write_report(run: BenchRun) -> None:
+    assert run.results is not None
+    if run.args.no_report:
+        return
+    from infragap.errors import MissingDependency
+    from infragap.reports.html import render_report
+
+    output = run.results.path.with_suffix(".html")
+    try:
+        with run.console.status("rendering the report"):
+            render_report([run.results.path], output)
+    except MissingDependency as error:
+        run.console.print(f"[yellow]no report:[/] {error}")
+        return
+    run.console.print(f"report written to {output}")
+
+
+STEPS = [configure, run_suites, finish, print_summary, write_report]
 
 
 def run_bench(args: argparse.Namespace) -> int:

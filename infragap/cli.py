@@ -30,10 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(commands: argparse._SubParsersAction) -> None:
-    try:
-        from infragap.migrate.cli import add_migrate_command
-    except ImportError:
-        return
+    # Both import their heavy dependencies lazily and fail politely when they are missing.
+    from infragap.migrate.cli import add_migrate_command
+    from infragap.reports.cli import add_report_command
+
+    add_report_command(commands)
     add_migrate_command(commands)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 
 import psutil
@@ -23,6 +24,7 @@ class UsageMonitor:
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self.peak_rss_bytes = 0
+        self._started = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -43,6 +45,7 @@ class UsageMonitor:
             self._sample()
 
     def start(self) -> None:
+        self._started = time.monotonic()
         self._sample()
         self._thread.start()
 
@@ -51,4 +54,8 @@ class UsageMonitor:
         self._thread.join()
         self._sample()
         cpu_s = sum(self._last[pid] - self._first[pid] for pid in self._last)
-        return {"cpu_s": round(cpu_s, 3), "peak_rss_bytes": self.peak_rss_bytes}
+        return {
+            "cpu_s": round(cpu_s, 3),
+            "wall_s": round(time.monotonic() - self._started, 3),
+            "peak_rss_bytes": self.peak_rss_bytes,
+        }

@@ -23,9 +23,12 @@ Layout (schema_version 1)::
 A serving suite section adds "equivalence", "ceiling" and "variants": {name: {"levels":
 [level, ...]}}; a level holds users, window_s, requests, failures, failure_messages,
 throughput_rps, throughput_per_s, latency_ms (p50, p90, p95, p99, p99_9, max, mean),
-latencies_ms (every successful request, exact), server (cpu_s, peak_rss_bytes),
-loadgen (cpu_percent_mean, cpu_percent_peak) and triton (null or mean_batch_size,
-queue_us_per_request, compute_us_per_request, ...).
+latencies_ms (every successful request, exact), server (cpu_s, wall_s, peak_rss_bytes:
+the server's process tree over the whole level, warm-up included), loadgen
+(cpu_percent_mean, cpu_percent_peak) and triton (null, or the fields of
+infragap.proven.triton.metrics.TritonLevelStats: mean_batch_size, mean_queue_us,
+mean_compute_infer_us, executions, ...). "ceiling" holds batch_rows, rows_per_s (median
+of samples_rows_per_s), requests_per_s, forward_ms, torch_threads and device.
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ def write_atomically(path: Path, doc: dict[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(doc, out, indent=1, allow_nan=False)
             out.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,0 +1,1 @@
+"""Small, reusable static analyses over LibCST trees (imports, names, route handlers)."""

@@ -1,0 +1,135 @@
+"""Which names an expression reads, and where a scope binds names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from infragap.migrate.analysis.imports import dotted
+from infragap.migrate.analysis.statements import small_statements, walk_statements
+
+
+class _Reads(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # `a.b` reads `a`, never `b`
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)  # a keyword's name is not a read
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def names_read(*nodes: cst.CSTNode | None) -> list[str]:
+    """Names read by the nodes, in order, with repeats; nested defs and lambdas excluded."""
+    reads = _Reads()
+    for node in nodes:
+        if node is not None:
+            node.visit(reads)
+    return reads.names
+
+
+def mentions(node: cst.CSTNode, name: str) -> bool:
+    return name in names_read(node)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """How a scope binds a name: `assign` carries the assigned value, other kinds do not."""
+
+    kind: str
+    value: cst.BaseExpression | None = None
+    node: cst.CSTNode | None = None
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for element in target.elements for n in _target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def bindings(stmts: Sequence[cst.CSTNode]) -> dict[str, list[Binding]]:
+    """Name -> every binding of it in these statements, not looking into nested defs."""
+    found: dict[str, list[Binding]] = {}
+
+    def add(name: str, binding: Binding) -> None:
+        found.setdefault(name, []).append(binding)
+
+    for stmt in walk_statements(stmts, into_defs=False):
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            add(stmt.name.value, Binding("def", node=stmt))
+        elif isinstance(stmt, cst.For):
+            for name in _target_names(stmt.target):
+                add(name, Binding("for", node=stmt))
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None:
+                    for name in _target_names(item.asname.name):
+                        add(name, Binding("with", item.item, node=stmt))
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            for handler in stmt.handlers:
+                if handler.name is not None:
+                    add(dotted(handler.name.name), Binding("except", node=handler))
+        for small in small_statements(stmt):
+            _bind_small(small, add)
+    return found
+
+
+def _bind_small(small: cst.BaseSmallStatement, add: Callable[[str, Binding], None]) -> None:
+    if isinstance(small, cst.Assign):
+        for target in small.targets:
+            if isinstance(target.target, cst.Name):
+                add(target.target.value, Binding("assign", small.value, small))
+            else:
+                for name in _target_names(target.target):
+                    add(name, Binding("unpack", node=small))
+    elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+        kind = "assign" if small.value is not None else "annotation"
+        add(small.target.value, Binding(kind, small.value, small))
+    elif isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name):
+        add(small.target.value, Binding("augassign", node=small))
+    elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+        small.names, cst.ImportStar
+    ):
+        for alias in small.names:
+            if alias.asname is not None:
+                local = dotted(alias.asname.name)
+            else:
+                local = dotted(alias.name).split(".", 1)[0]
+            add(local, Binding("import", node=small))
+    elif isinstance(small, (cst.Global, cst.Nonlocal)):
+        for item in small.names:
+            add(item.name.value, Binding("global", node=small))
+
+
+def module_bindings(module: cst.Module) -> set[str]:
+    return set(bindings(module.body))
+
+
+def param_names(func: cst.FunctionDef) -> list[str]:
+    params = func.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            every.append(star)
+    return [param.name.value for param in every]

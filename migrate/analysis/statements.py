@@ -1,0 +1,64 @@
+"""Walk statements (not expressions): much cheaper than a full visitor on big files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import libcst as cst
+
+Block = cst.BaseSuite  # an indented block, or statements after the colon on one line
+
+
+def child_blocks(stmt: cst.CSTNode, into_defs: bool = True) -> Iterator[Block]:
+    """The blocks directly inside a compound statement, in source order."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if into_defs:
+            yield stmt.body
+    elif isinstance(stmt, cst.If):
+        yield stmt.body
+        if isinstance(stmt.orelse, cst.If):
+            yield from child_blocks(stmt.orelse, into_defs)
+        elif stmt.orelse is not None:
+            yield stmt.orelse.body
+    elif isinstance(stmt, (cst.For, cst.While)):
+        yield stmt.body
+        if stmt.orelse is not None:
+            yield stmt.orelse.body
+    elif isinstance(stmt, (cst.Try, cst.TryStar)):
+        yield stmt.body
+        for handler in stmt.handlers:
+            yield handler.body
+        if stmt.orelse is not None:
+            yield stmt.orelse.body
+        if stmt.finalbody is not None:
+            yield stmt.finalbody.body
+    elif isinstance(stmt, cst.With):
+        yield stmt.body
+    elif isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield case.body
+
+
+def walk_statements(stmts: Sequence[cst.CSTNode], into_defs: bool = True) -> Iterator[cst.CSTNode]:
+    """Every statement in `stmts` and the blocks below them, depth first, in order."""
+    for stmt in stmts:
+        yield stmt
+        for block in child_blocks(stmt, into_defs):
+            if isinstance(block, cst.SimpleStatementSuite):
+                yield block
+            else:
+                yield from walk_statements(block.body, into_defs)
+
+
+def small_statements(stmt: cst.CSTNode) -> Sequence[cst.BaseSmallStatement]:
+    if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        return stmt.body
+    return ()
+
+
+def only_small(stmt: cst.CSTNode) -> cst.BaseSmallStatement | None:
+    """The single small statement of a one-statement line (`x = f()`), else None."""
+    smalls = small_statements(stmt)
+    if isinstance(stmt, cst.SimpleStatementLine) and len(smalls) == 1:
+        return smalls[0]
+    return None

@@ -1,0 +1,222 @@
+"""`migrate apply`: run the codemods over a repository, then diff, check or write.
+
+`fix_file()` is the per-file worker (read, run the rules in order, keep the text in
+memory); `plan()` runs it over the repository; `write_fix()` is the only function that
+writes, atomically, and only after checking that the file did not change meanwhile and
+that no generated file would overwrite a different one. `diff_text()` is pure.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+from infragap.errors import ConfigError
+from infragap.migrate.errors import MigrateError
+from infragap.migrate.files import atomic_write, encode, load
+from infragap.migrate.pool import run_all
+from infragap.migrate.results import NewFile, Status
+from infragap.migrate.rules import RULES, Rule, run_fix
+from infragap.migrate.source import NotPython, Source
+from infragap.migrate.walk import Candidate, Skipped, discover
+
+
+@dataclass(frozen=True)
+class FileFix:
+    """What the codemods did to one file, in memory. New files' paths are root-relative."""
+
+    rel: str
+    status: Status
+    before: str = ""
+    after: str = ""
+    reason: str = ""
+    rules: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    new_files: tuple[NewFile, ...] = ()
+    digest: str = ""
+    bom: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    root: Path
+    fixes: tuple[FileFix, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def select_rules(ids: list[str] | None) -> tuple[str, ...]:
+    """The named codemods, or every safe one when none is named, in the order they run:
+    unsafe (architecture) rules first, since they consume patterns the safe rules fix."""
+    if not ids:
+        chosen = [rule for _, rule in RULES if rule.kind == "safe"]
+    else:
+        chosen = [RULES.get(rule_id) for rule_id in dict.fromkeys(ids)]
+    for rule in chosen:
+        if rule.kind == "report-only":
+            raise ConfigError(
+                f"{rule.id} only reports (no codemod yet): run `infragap migrate scan` to see it"
+            )
+    order = {rule_id: index for index, rule_id in enumerate(RULES.names())}
+    chosen.sort(key=lambda rule: (rule.kind != "unsafe", order[rule.id]))
+    return tuple(rule.id for rule in chosen)
+
+
+def parse_options(pairs: list[str] | None, rule_ids: tuple[str, ...]) -> dict[str, str]:
+    """`["metrics=prometheus"]` -> {"metrics": "prometheus"}, checked against the rules."""
+    rules: list[Rule] = [RULES.get(rule_id) for rule_id in rule_ids]
+    known = {name: option for rule in rules for name, option in rule.options.items()}
+    options: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--option {pair!r} has no '=': write NAME=VALUE")
+        if name not in known:
+            names = ", ".join(sorted(known)) or "none"
+            which = ", ".join(rule_ids)
+            raise ConfigError(f"unknown option {name!r} for {which}: known options are {names}")
+        problem = known[name].problem(value)
+        if problem:
+            raise ConfigError(f"--option {name}={value}: {problem}")
+        options[name] = value
+    return options
+
+
+def fix_file(
+    candidate: Candidate, rule_ids: tuple[str, ...], options: Mapping[str, str]
+) -> FileFix:
+    """Run the codemods on one file, in memory; never raises, never writes."""
+    loaded = load(candidate.path)
+    if loaded.text is None:
+        return FileFix(candidate.rel, Status.SKIPPED, reason=loaded.skip)
+    before = text = loaded.text
+    source = Source(text, candidate.rel)
+    try:
+        source.module  # noqa: B018 - parse once up front: a bad file is skipped, not failed
+    except NotPython as err:
+        return FileFix(candidate.rel, Status.SKIPPED, reason=str(err))
+    folder = posixpath.dirname(candidate.rel)
+    changed_by: list[str] = []
+    notes: list[str] = []
+    new_files: list[NewFile] = []
+    for rule_id in rule_ids:
+        result = run_fix(RULES.get(rule_id), source, options)
+        if result.status is Status.FAILED:
+            return FileFix(candidate.rel, Status.FAILED, reason=f"{rule_id}: {result.reason}")
+        notes.extend(f"{rule_id}: line {note.line}: {note.message}" for note in result.notes)
+        if result.status is Status.CHANGED:
+            changed_by.append(rule_id)
+            new_files.extend(
+                NewFile(posixpath.normpath(posixpath.join(folder, f.path)), f.text)
+                for f in result.new_files
+            )
+            text = result.text
+            source = Source(text, candidate.rel)
+    status = Status.CHANGED if text != before or new_files else Status.UNCHANGED
+    return FileFix(
+        candidate.rel,
+        status,
+        before,
+        text,
+        rules=tuple(changed_by),
+        notes=tuple(notes),
+        new_files=tuple(new_files),
+        digest=hashlib.sha256(loaded.raw).hexdigest(),
+        bom=loaded.bom,
+    )
+
+
+def plan(path: Path, rule_ids: tuple[str, ...], options: Mapping[str, str], jobs: int) -> ApplyPlan:
+    root, candidates, skipped = discover(path)
+    python = [c for c in candidates if c.language == "python"]
+    fixes = run_all(partial(fix_file, rule_ids=rule_ids, options=dict(options)), python, jobs)
+    return ApplyPlan(root, tuple(fixes), tuple(skipped))
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
+
+
+def diff_text(fix: FileFix) -> str:
+    """A unified diff of the file and of every file the rules would create."""
+    parts = difflib.unified_diff(
+        _lines(fix.before), _lines(fix.after), f"a/{fix.rel}", f"b/{fix.rel}"
+    )
+    out = "".join(parts)
+    for new in fix.new_files:
+        out += "".join(difflib.unified_diff([], _lines(new.text), "/dev/null", f"b/{new.path}"))
+    return out
+
+
+def write_fix(root: Path, fix: FileFix) -> FileFix:
+    """Write one changed file and its new files; a FAILED FileFix says why it could not."""
+    try:
+        _write(root, fix)
+    except (MigrateError, OSError) as err:
+        return replace(fix, status=Status.FAILED, reason=str(err))
+    return fix
+
+
+def _write(root: Path, fix: FileFix) -> None:
+    path = root / fix.rel
+    if hashlib.sha256(path.read_bytes()).hexdigest() != fix.digest:
+        raise MigrateError(f"{fix.rel} changed on disk during the run: run apply again")
+    pending = []
+    for new in fix.new_files:
+        target = _inside(root, new.path)
+        data = new.text.encode("utf-8")
+        if target.exists():
+            if target.read_bytes() != data:
+                raise MigrateError(
+                    f"{new.path} already exists and differs: move it away, or pick another "
+                    "name with --option repository=... or --option model_name=..."
+                )
+            continue
+        pending.append((target, data))
+    for target, data in pending:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, data, 0o644)
+    if fix.after != fix.before:
+        atomic_write(path, encode(fix.after, fix.bom))
+
+
+def _inside(root: Path, rel: str) -> Path:
+    """`root / rel`, refusing `..` and any symbolic link on the way."""
+    if rel.startswith("/") or ".." in rel.split("/"):
+        raise MigrateError(f"refusing to create {rel}: it is outside {root}")
+    current = root
+    for part in rel.split("/"):
+        current = current / part
+        if current.is_symlink():
+            raise MigrateError(f"refusing to create {rel}: {current} is a symbolic link")
+    return current
+
+
+def summary(
+    mode: str, rule_ids: tuple[str, ...], fixes: list[FileFix], skipped: tuple[Skipped, ...]
+) -> str:
+    """The closing report of `apply`: counts, then each changed/skipped/failed file."""
+    changed = [f for f in fixes if f.status is Status.CHANGED]
+    failed = [f for f in fixes if f.status is Status.FAILED]
+    passed_over = [(s.rel, s.reason) for s in skipped]
+    passed_over += [(f.rel, f.reason) for f in fixes if f.status is Status.SKIPPED]
+    notes = [(f.rel, note) for f in fixes for note in f.notes]
+    verb = {"diff": "would change", "check": "would change", "write": "changed"}[mode]
+    lines = [
+        f"migrate apply ({', '.join(rule_ids)}): {len(fixes)} Python files scanned, "
+        f"{len(changed)} {verb}, {len(passed_over)} skipped, {len(failed)} failed; "
+        f"{len(notes)} sites left alone"
+    ]
+    lines += [f"  {verb}: {f.rel} ({', '.join(f.rules)})" for f in changed]
+    lines += [f"  new: {new.path}" for f in changed for new in f.new_files]
+    lines += [f"  skipped: {rel}: {reason}" for rel, reason in passed_over]
+    lines += [f"  left alone: {rel}: {note}" for rel, note in notes]
+    lines += [f"  failed: {f.rel}: {f.reason}" for f in failed]
+    return "\n".join(lines) + "\n"

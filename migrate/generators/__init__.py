@@ -1,0 +1,1 @@
+"""Generators: files the migration creates (a Triton model repository for now)."""

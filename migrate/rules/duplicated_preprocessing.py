@@ -1,0 +1,105 @@
+"""duplicated-preprocessing (report only): the same feature computed in several files.
+
+Per file it collects feature transforms (`pd.cut`, `pd.qcut`, `pd.get_dummies`,
+`.rolling(...)`, scikit-learn encoders and scalers) with the column they work on; across
+the repository it reports the transforms that occur in two files or more, typically
+once in training and again, slightly differently, in serving. Part 2 of the migration
+moves such features into a Feast feature repository.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import replace
+
+import libcst as cst
+
+from infragap.migrate.results import Finding
+from infragap.migrate.rules.base import Rule, rule
+from infragap.migrate.source import Source
+
+PANDAS = {"pandas.cut", "pandas.qcut", "pandas.get_dummies", "pandas.factorize"}
+WINDOWS = {"rolling", "expanding", "ewm"}
+SEP = "\x1f"
+
+
+def _column(node: cst.CSTNode | None) -> str:
+    """The first `df["col"]` column (or `df.col` attribute) named in `node`."""
+    if node is None:
+        return ""
+    if isinstance(node, cst.Subscript) and node.slice:
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+            return str(index.value.evaluated_value)
+    for child in node.children:
+        found = _column(child)
+        if found:
+            return found
+    return ""
+
+
+class _Transforms(cst.CSTVisitor):
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.found: list[tuple[cst.Call, str, str]] = []  # call, operation, column
+
+    def visit_Call(self, node: cst.Call) -> None:
+        qualname = self.source.qualname(node.func) or ""
+        first = node.args[0].value if node.args else None
+        if qualname in PANDAS:
+            self.found.append((node, qualname.replace("pandas.", "pd."), _column(first)))
+        elif qualname.startswith("sklearn.preprocessing."):
+            self.found.append((node, qualname.rsplit(".", 1)[-1], ""))
+        elif (
+            isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in WINDOWS
+            and qualname.split(".", 1)[0] not in ("pandas", "numpy")
+        ):
+            column = _column(node.func.value)
+            self.found.append((node, f".{node.func.attr.value}()", column))
+
+
+@rule("duplicated-preprocessing")
+class DuplicatedPreprocessing(Rule):
+    kind = "report-only"
+    summary = "Report feature transforms computed in several files (training vs serving)."
+    why = (
+        "Features recomputed by hand in training and again in serving drift apart, so "
+        "the model serves on inputs it was not trained on (training/serving skew)."
+    )
+    planned = "part 2 moves these features into a Feast feature repository"
+    prefilter = re.compile(
+        r"\b(?:cut|qcut|get_dummies|factorize|rolling|expanding|ewm|Encoder|Scaler|"
+        r"KBinsDiscretizer|Binarizer)\b"
+    )
+
+    def find(self, source: Source) -> list[Finding]:
+        visitor = _Transforms(source)
+        source.module.visit(visitor)
+        found = []
+        for call, operation, column in visitor.found:
+            label = f"{operation} on {column!r}" if column else operation
+            code = re.sub(r"\s+", "", source.code(call))
+            key = SEP.join((operation, column, code))
+            found.append(self.finding(source, call, label, key=key))
+        return found
+
+    def aggregate(self, findings: list[Finding]) -> list[Finding]:
+        groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+        for finding in findings:
+            operation, column, _ = finding.key.split(SEP, 2)
+            groups[(operation, column)].append(finding)
+        kept = []
+        for group in groups.values():
+            paths = sorted({f.path for f in group})
+            if len(paths) < 2:
+                continue
+            differ = len({f.key for f in group}) > 1
+            for finding in group:
+                others = ", ".join(f"{o.path}:{o.line}" for o in group if o.path != finding.path)
+                message = f"{finding.message} is computed in {len(paths)} files (also {others})"
+                if differ:
+                    message += ", and the copies differ"
+                kept.append(replace(finding, message=message))
+        return sorted(kept, key=lambda f: (f.path, f.line, f.column))

@@ -1,0 +1,109 @@
+"""`migrate scan`: run every rule's finder over a repository and collect the findings.
+
+`scan()` does the walking and reading; `scan_file()` is the per-file worker. The
+formatters in `report_formats` are pure functions of the `ScanReport`.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from infragap.migrate.files import load
+from infragap.migrate.pool import run_all
+from infragap.migrate.results import Finding
+from infragap.migrate.rules import RULES, run_find
+from infragap.migrate.source import NotPython, Source, syntax_problem
+from infragap.migrate.walk import Candidate, Skipped, discover
+
+
+@dataclass(frozen=True)
+class FileScan:
+    rel: str
+    lines: int
+    findings: tuple[Finding, ...] = ()
+    skip: str = ""
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    root: str
+    files: int
+    lines: int
+    seconds: float
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...]
+    errors: tuple[Skipped, ...]
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.lines / self.seconds if self.seconds > 0 else 0.0
+
+
+def count_lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def scan_file(candidate: Candidate, rule_ids: tuple[str, ...]) -> FileScan:
+    """All findings of the given rules in one file; never raises."""
+    loaded = load(candidate.path)
+    if loaded.text is None:
+        return FileScan(candidate.rel, 0, skip=loaded.skip)
+    source = Source(loaded.text, candidate.rel, candidate.language)
+    lines = count_lines(loaded.text)
+    findings: list[Finding] = []
+    errors: list[str] = []
+    if candidate.language == "python" and not any(
+        RULES.get(rule_id).wants(loaded.text) for rule_id in rule_ids
+    ):
+        problem = _syntax_problem(loaded.text, candidate.rel)  # no rule will parse it
+        return FileScan(candidate.rel, lines, skip=problem)
+    for rule_id in rule_ids:
+        rule = RULES.get(rule_id)
+        if candidate.language not in rule.languages:
+            continue
+        try:
+            findings.extend(run_find(rule, source))
+        except NotPython as err:
+            return FileScan(candidate.rel, lines, skip=str(err))
+        except Exception as err:  # a rule bug: report it, keep scanning
+            errors.append(f"internal error in {rule_id}: {err!r}")
+    return FileScan(candidate.rel, lines, tuple(findings), errors=tuple(errors))
+
+
+def _syntax_problem(text: str, path: str) -> str:
+    try:
+        ast.parse(text, filename=path)
+    except (SyntaxError, ValueError):
+        return syntax_problem(text, path)
+    return ""
+
+
+def scan(path: Path, jobs: int = 1, rule_ids: tuple[str, ...] | None = None) -> ScanReport:
+    """Scan a repository (or one file) with every rule, or the named ones."""
+    ids = tuple(rule_ids) if rule_ids else tuple(RULES.names())
+    for rule_id in ids:
+        RULES.get(rule_id)  # unknown ids fail here, with the list of known ones
+    started = time.perf_counter()
+    root, candidates, skipped = discover(path)
+    results = run_all(partial(scan_file, rule_ids=ids), candidates, jobs)
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for result in results:
+        for finding in result.findings:
+            by_rule[finding.rule].append(finding)
+    findings = [f for rule_id in ids for f in RULES.get(rule_id).aggregate(by_rule[rule_id])]
+    findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))
+    return ScanReport(
+        root=str(root),
+        files=sum(1 for r in results if not r.skip),
+        lines=sum(r.lines for r in results if not r.skip),
+        seconds=time.perf_counter() - started,
+        findings=tuple(findings),
+        skipped=tuple(skipped) + tuple(Skipped(r.rel, r.skip) for r in results if r.skip),
+        errors=tuple(Skipped(r.rel, error) for r in results for error in r.errors),
+    )

@@ -1,0 +1,99 @@
+"""One source text with its parse tree and analyses, computed lazily and shared by rules."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from functools import cached_property
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from infragap.migrate.analysis.imports import import_aliases
+from infragap.migrate.analysis.names import module_bindings
+from infragap.migrate.walk import Language
+
+
+class NotPython(Exception):
+    """The text does not parse as Python 3; the message says where and why."""
+
+
+def syntax_problem(text: str, path: str) -> str:
+    """A short reason why `text` is not valid Python; CPython's words when it has them."""
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as err:
+        return f"not valid Python: {err.msg} (line {err.lineno})"
+    except ValueError as err:
+        return f"not valid Python: {err}"
+    return "not valid Python 3 for LibCST"
+
+
+class Source:
+    """A file's text plus what rules need from it. `module` raises NotPython."""
+
+    def __init__(self, text: str, path: str = "<string>", language: Language = "python") -> None:
+        self.text = text
+        self.path = path
+        self.language = language
+
+    @cached_property
+    def module(self) -> cst.Module:
+        try:
+            return cst.parse_module(self.text)
+        except (cst.ParserSyntaxError, RecursionError):
+            raise NotPython(syntax_problem(self.text, self.path)) from None
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Local name -> qualified name, from every import in the file."""
+        return import_aliases(self.module)
+
+    @cached_property
+    def module_names(self) -> set[str]:
+        """Names bound at module level (imports, assignments, defs, classes)."""
+        return module_bindings(self.module)
+
+    @cached_property
+    def toplevel_functions(self) -> dict[str, cst.FunctionDef]:
+        return {
+            stmt.name.value: stmt for stmt in self.module.body if isinstance(stmt, cst.FunctionDef)
+        }
+
+    @cached_property
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        generate = getattr(PositionProvider(), "_gen", None)
+        if generate is None:  # the private shortcut is gone: take the public road
+            return wrapper.resolve(PositionProvider)
+        # wrapper.resolve() would add a second, empty traversal of the whole tree (libcst
+        # 1.x runs its batched visitor even with no batchable provider): half the cost.
+        return generate(wrapper)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.positions[node].start.line
+
+    def column_of(self, node: cst.CSTNode) -> int:
+        """1-based, as SARIF and editors count."""
+        return self.positions[node].start.column + 1
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def qualname(self, expr: cst.BaseExpression) -> str | None:
+        """`th.jit.load` -> `torch.jit.load` through the file's imports; None if not a name."""
+        parts: list[str] = []
+        while isinstance(expr, cst.Attribute):
+            parts.append(expr.attr.value)
+            expr = expr.value
+        if not isinstance(expr, cst.Name):
+            return None
+        parts.append(self.aliases.get(expr.value, expr.value))
+        return ".".join(reversed(parts))
