@@ -6,7 +6,6 @@ one is missing; the table itself is built from plain data.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from infragap.errors import ResultsError
 from infragap.reports import format as fmt
 from infragap.reports.model import Block, Cell, KeyValues, Part, Table, Text
+from infragap.reports.schema import read_json
 
 STATS = ("median", "mean", "stddev", "min", "max", "rounds")
 
@@ -43,19 +43,7 @@ def validate(doc: Any, source: str) -> dict[str, Any]:
 
 
 def load(path: Path) -> BenchmarkFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ResultsError(f"cannot read {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise ResultsError(f"{path} is not UTF-8 text, so not a pytest-benchmark file") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ResultsError(
-            f"{path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
-            "was the file truncated?"
-        ) from None
+    doc = read_json(path, "a pytest-benchmark file")
     return BenchmarkFile(path.name, validate(doc, str(path)))
 
 

@@ -90,18 +90,22 @@ def write_atomically(path: Path, doc: dict[str, Any]) -> None:
         raise
 
 
-def load(path: Path) -> dict[str, Any]:
+def read_json(path: Path, kind: str) -> Any:
+    """Parse a JSON file, or raise ResultsError naming the file, the problem and `kind`."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ResultsError(f"cannot read {path}: {error.strerror}") from None
     except UnicodeDecodeError:
-        raise ResultsError(f"{path} is not UTF-8 text, so not a results file") from None
+        raise ResultsError(f"{path} is not UTF-8 text, so not {kind}") from None
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise ResultsError(
             f"{path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
             "was the file truncated?"
         ) from None
-    return validate(doc, str(path))
+
+
+def load(path: Path) -> dict[str, Any]:
+    return validate(read_json(path, "a results file"), str(path))
