@@ -6,6 +6,8 @@ stay generic and a new plugin needs no edit outside its own file.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -45,3 +47,14 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._items
+
+
+def import_plugins(package: str) -> None:
+    """Import every module under `package`, so each plugin registers itself.
+
+    Adding a plugin is then adding a file: no list of imports to keep in step. Plugin
+    modules import their heavy dependencies lazily, inside functions.
+    """
+    root = importlib.import_module(package)
+    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+        importlib.import_module(info.name)

@@ -1,6 +1,8 @@
-"""Imports every suite module so each registers itself in SUITES."""
+"""Every suite, registered: importing this module imports each suite module."""
 
+from infragap.registry import import_plugins
 from infragap.suites.base import SUITES
-from infragap.suites.serving import suite as _serving  # noqa: F401  (registers itself)
+
+import_plugins("infragap.suites")
 
 __all__ = ["SUITES"]

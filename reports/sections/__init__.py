@@ -11,7 +11,8 @@ A suite's report section is a plugin like the suite itself::
 
     SECTIONS.register("features")(FeaturesSection())
 
-and one import line in `infragap.reports.sections.all`. The report core draws what every
+in a new module of this package (`infragap.reports.sections.all` imports every module
+here, so nothing else needs an edit). The report core draws what every
 suite has (status, error, validity warnings, configuration) itself, so a suite without a
 registered section still gets a generic one, and unknown suites never break the report.
 """

@@ -1,6 +1,8 @@
-"""Imports every report section module so each registers itself in SECTIONS."""
+"""Every report section, registered: importing this imports each section module."""
 
+from infragap.registry import import_plugins
 from infragap.reports.sections import SECTIONS, section_for
-from infragap.reports.sections import serving as _serving  # noqa: F401  (registers itself)
+
+import_plugins("infragap.reports.sections")
 
 __all__ = ["SECTIONS", "section_for"]
