@@ -1,6 +1,6 @@
 """The serving pair's report section: Triton's advantage over the naive Flask endpoints.
 
-Reads the serving suite's results section (see infragap.suites.serving.suite): the
+Reads the serving suite's results section (see infragap.suites.serving.steps): the
 headline compares `triton` with `naive-reload` and `naive-hoisted` at the highest user
 level they share, each ratio with a bootstrap interval; then tables and charts per level.
 """
