@@ -14,7 +14,20 @@ from typing import Any
 
 import psutil
 
-DISTRIBUTIONS = ("infragap", "torch", "numpy", "flask", "locust", "nvidia-pytriton", "psutil")
+DISTRIBUTIONS = (
+    "infragap",
+    "torch",
+    "numpy",
+    "flask",
+    "locust",
+    "nvidia-pytriton",
+    "psutil",
+    "feast",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "apache-airflow",
+)
 
 
 def utc_now() -> str:

@@ -16,7 +16,7 @@ from infragap.workloads.ranking_requests import RankingRequest
 
 REQUESTS_FILE_VERSION = 1
 
-TARGETS = ("flask", "kserve")
+TARGETS = ("flask", "kserve", "naive-features", "feast-features")
 
 ENV_TARGET = "INFRAGAP_LOAD_TARGET"
 ENV_REQUESTS = "INFRAGAP_LOAD_REQUESTS"

@@ -1,7 +1,8 @@
 """Locust users for the serving pair, run only inside the Locust subprocess that
 `infragap.loadtests.runner.run_level` starts (Locust's gevent patching stays there).
 
-INFRAGAP_LOAD_TARGET selects the user class (the other one is marked abstract); the
+INFRAGAP_LOAD_TARGET selects the user class (the others are marked abstract; the
+features pair's users live in feature_users.py and are imported here); the
 other INFRAGAP_LOAD_* variables carry the rest. Users are closed-loop with no think
 time. User k sends requests k, k + N, k + 2N, ... of the seeded list (N users), so every
 variant receives the same stream.
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 import gevent
 from locust import FastHttpUser, constant, events, task
 
+from infragap.loadtests.feature_users import FeastFeaturesUser, NaiveFeaturesUser  # noqa: F401
 from infragap.loadtests.handoff import LocustSettings, read_requests_file
 from infragap.loadtests.latency_log import (
     SPAWNED,
@@ -56,10 +58,14 @@ WIRES = {
 }
 
 # Serialized here, before Locust starts its clock, so that the warm-up is spent on load.
-STREAM = [
-    (json.dumps(WIRES[SETTINGS.target].encode(r)), r.rows)
-    for r in read_requests_file(SETTINGS.requests_file)
-]
+STREAM = (
+    [
+        (json.dumps(WIRES[SETTINGS.target].encode(r)), r.rows)
+        for r in read_requests_file(SETTINGS.requests_file)
+    ]
+    if SETTINGS.target in WIRES
+    else []
+)
 
 # Appends stay in memory during the run so that no disk write stalls the event loop.
 _log = open(SETTINGS.latency_log, "w", encoding="utf-8", buffering=LOG_BUFFER_BYTES)  # noqa: SIM115

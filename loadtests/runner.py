@@ -29,7 +29,7 @@ from infragap.processes import Child, Supervisor
 
 __all__ = ["LevelLoad", "Target", "locust_command", "run_level", "write_requests_file"]
 
-Target = Literal["flask", "kserve"]
+Target = Literal["flask", "kserve", "naive-features", "feast-features"]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 # Locust spawns N users at N per second in one go; this is slack for a slow spawn.

@@ -1,0 +1,1 @@
+"""The features pair: handwritten pandas preprocessing vs a Feast feature store."""
