@@ -18,7 +18,7 @@ def install(session: nox.Session, extras: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit and integration tests (starts real Flask, Triton and Locust on loopback)."""
-    install(session, "all,test")
+    install(session, "all,redis,test")
     session.run("pytest", *(session.posargs or ["-q", "-ra"]))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ TINY = [
 ]
 
 
-def bench(tmp_path: Path) -> list[str]:
+def bench(tmp_path: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -40,6 +41,7 @@ def bench(tmp_path: Path) -> list[str]:
         "--out",
         str(tmp_path / "out"),
         "--no-report",
+        *extra,
     ]
 
 
@@ -73,6 +75,24 @@ def test_bench_features_writes_a_complete_results_file(tmp_path):
     assert features["setup"]["feast"]["apply_s"] > 0
     assert features["lookups"]["feast-sdk"]["calls"] >= 5
     assert "feast" in done.stderr  # the summary table
+    assert ours(tmp_path) == []
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="Debian's redis-server missing")
+def test_bench_features_on_a_real_redis_online_store(tmp_path):
+    pytest.importorskip("redis")
+    done = subprocess.run(
+        bench(tmp_path, "--online-store", "redis"), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (path,) = (tmp_path / "out").glob("results-*.json")
+    features = load(path)["suites"]["features"]
+    assert features["status"] == "complete"
+    assert features["consistency"]["passed"]
+    assert features["variants"]["feast"]["levels"][0]["requests"] > 0
+    (run_dir,) = (tmp_path / "out").glob("run-*")
+    assert "type: redis" in (run_dir / "features/feature_repo/feature_store.yaml").read_text()
+    assert (run_dir / "features/logs/redis-server.log").exists()
     assert ours(tmp_path) == []
 
 
