@@ -40,5 +40,12 @@ def test_wheel_maps_rooms_into_infragap(tmp_path):
         assert f"infragap/{room}/__init__.py" in names
     assert "infragap/naive/serving_app.py" in names
     assert "infragap/suites/serving/suite.py" in names
+    for data_file in (
+        "infragap/naive/pipeline/run_pipeline.sh",
+        "infragap/suites/pipelines/timed_python.sh",
+        "infragap/proven/airflow_dag/dags/training_pipeline.py",
+        "infragap/reports/templates/report.j2",
+    ):
+        assert data_file in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "infragap = infragap.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
