@@ -1,7 +1,8 @@
 from types import SimpleNamespace
 
+from infragap.suites.levels import level_warnings
 from infragap.suites.serving.equivalence import compare_scores, equivalence_record
-from infragap.suites.serving.measure import level_record, level_warnings
+from infragap.suites.serving.measure import level_record
 
 
 def _load(**overrides):

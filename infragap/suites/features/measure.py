@@ -7,46 +7,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from infragap.reports.stats import latency_summary, rate
-
-LOADGEN_BUSY_PERCENT = 90.0
+from infragap.suites import levels
 
 
 def level_record(load: Any, server: dict[str, Any], entities_per_request: int) -> dict[str, Any]:
-    """Pure: the JSON record of one (variant, users) level from a LevelLoad."""
-    requests = len(load.latencies_ms)
-    return {
-        "users": load.users,
-        "window_s": load.window_s,
-        "requests": requests,
-        "failures": load.failures,
-        "failure_messages": load.failure_messages,
-        "throughput_rps": rate(requests, load.window_s),
-        "entities_per_s": rate(requests * entities_per_request, load.window_s),
-        "throughput_per_s": load.throughput_per_s,
-        "latency_ms": latency_summary(load.latencies_ms),
-        "latencies_ms": [round(x, 3) for x in load.latencies_ms],
-        "server": server,
-        "loadgen": {
-            "cpu_percent_mean": load.loadgen_cpu_percent,
-            "cpu_percent_peak": load.loadgen_cpu_peak,
-        },
-    }
-
-
-def level_warnings(variant: str, level: dict[str, Any]) -> list[str]:
-    """Pure: what makes a level's numbers less trustworthy."""
-    where = f"{variant} at {level['users']} users"
-    warnings = []
-    if level["failures"]:
-        warnings.append(f"{where}: {level['failures']} failed requests")
-    if level["requests"] == 0:
-        warnings.append(f"{where}: no request completed inside the measured window")
-    peak = level["loadgen"]["cpu_percent_peak"] or 0
-    if peak >= LOADGEN_BUSY_PERCENT:
-        warnings.append(
-            f"{where}: the load generator reached {peak:.0f}% CPU, so it may have limited the load"
-        )
-    return warnings
+    """Pure: the record of one features level, with entities looked up per second."""
+    entities_per_s = rate(len(load.latencies_ms) * entities_per_request, load.window_s)
+    return levels.level_record(load, server, entities_per_s=entities_per_s)
 
 
 def time_calls(

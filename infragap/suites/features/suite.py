@@ -33,6 +33,7 @@ from infragap.proven.feast_repo.repository import ONLINE_STORES
 from infragap.suites.base import SUITES, BenchContext
 from infragap.suites.features import measure
 from infragap.suites.features.sides import FEAST, NAIVE, Endpoint
+from infragap.suites.levels import level_warnings, parse_users
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -457,7 +458,7 @@ def drive_load(run: FeaturesRun) -> None:
                     server = monitor.stop()
             level = measure.level_record(load, server, cfg["entities_per_request"])
             levels.append(level)
-            run.section["warnings"].extend(measure.level_warnings(name, level))
+            run.section["warnings"].extend(level_warnings(name, level))
             run.save()
             run.say(_level_line(name, level))
 
@@ -532,16 +533,6 @@ def _level_line(name: str, level: dict[str, Any]) -> str:
     )
 
 
-def _parse_users(text: str) -> list[int]:
-    try:
-        users = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ConfigError(f"--users {text!r}: give user counts like 1,8,32") from None
-    if not users or any(u < 1 for u in users):
-        raise ConfigError(f"--users {text!r}: give positive user counts like 1,8,32")
-    return users
-
-
 class FeaturesSuite:
     name = "features"
     description = "handwritten pandas features vs a Feast feature store: load, skew, leakage"
@@ -589,7 +580,7 @@ class FeaturesSuite:
             "online_store": args.online_store,
             "entities_per_request": args.entities_per_request,
             "feast_workers": args.feast_workers,
-            "users": _parse_users(args.users) if args.users else ([1, 4] if quick else [1, 8, 32]),
+            "users": parse_users(args.users) if args.users else ([1, 4] if quick else [1, 8, 32]),
             "duration_s": args.duration or (5.0 if quick else 30.0),
             "warmup_s": args.warmup if args.warmup is not None else (2.0 if quick else 5.0),
             "sample_users": 300 if quick else 1000,

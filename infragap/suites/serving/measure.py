@@ -1,5 +1,5 @@
-"""Turning one load level's raw measurements into its results record, and the
-in-process ceiling the servers are compared with."""
+"""A serving level's results record, and the in-process ceiling the servers are
+compared with."""
 
 from __future__ import annotations
 
@@ -7,51 +7,18 @@ import statistics
 import time
 from typing import Any
 
-from infragap.reports.stats import latency_summary, rate
+from infragap.reports.stats import rate
+from infragap.suites import levels
 
-LOADGEN_BUSY_PERCENT = 90.0
 CEILING_SAMPLES = 5
 
 
 def level_record(
     load: Any, server: dict[str, Any], triton: dict[str, Any] | None, rows_per_request: int
 ) -> dict[str, Any]:
-    """Pure: the JSON record of one (variant, users) level from a LevelLoad."""
-    requests = len(load.latencies_ms)
-    return {
-        "users": load.users,
-        "window_s": load.window_s,
-        "requests": requests,
-        "failures": load.failures,
-        "failure_messages": load.failure_messages,
-        "throughput_rps": rate(requests, load.window_s),
-        "rows_per_s": rate(requests * rows_per_request, load.window_s),
-        "throughput_per_s": load.throughput_per_s,
-        "latency_ms": latency_summary(load.latencies_ms),
-        "latencies_ms": [round(x, 3) for x in load.latencies_ms],
-        "server": server,
-        "loadgen": {
-            "cpu_percent_mean": load.loadgen_cpu_percent,
-            "cpu_percent_peak": load.loadgen_cpu_peak,
-        },
-        "triton": triton,
-    }
-
-
-def level_warnings(variant: str, level: dict[str, Any]) -> list[str]:
-    """Pure: what makes a level's numbers less trustworthy."""
-    where = f"{variant} at {level['users']} users"
-    warnings = []
-    if level["failures"]:
-        warnings.append(f"{where}: {level['failures']} failed requests")
-    if level["requests"] == 0:
-        warnings.append(f"{where}: no request completed inside the measured window")
-    if (level["loadgen"]["cpu_percent_peak"] or 0) >= LOADGEN_BUSY_PERCENT:
-        warnings.append(
-            f"{where}: the load generator reached {level['loadgen']['cpu_percent_peak']:.0f}% "
-            "CPU, so it may have limited the load"
-        )
-    return warnings
+    """Pure: the record of one serving level, with rows per second and Triton's figures."""
+    rows_per_s = rate(len(load.latencies_ms) * rows_per_request, load.window_s)
+    return levels.level_record(load, server, rows_per_s=rows_per_s, triton=triton)
 
 
 def in_process_ceiling(

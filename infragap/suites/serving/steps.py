@@ -114,7 +114,7 @@ def drive_load(run: ServingRun) -> None:
                 triton = _triton_level(endpoint, before)
             level = measure.level_record(load, server, triton, cfg["rows_per_request"])
             levels.append(level)
-            run.section["warnings"].extend(measure.level_warnings(name, level))
+            run.section["warnings"].extend(levels.level_warnings(name, level))
             run.ctx.results.save()
             run.say(_level_line(name, level))
 

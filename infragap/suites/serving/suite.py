@@ -11,19 +11,10 @@ from typing import Any
 
 from infragap.errors import ConfigError
 from infragap.suites.base import SUITES, BenchContext
+from infragap.suites.levels import parse_users
 from infragap.suites.serving.steps import STEPS, ServingRun
 from infragap.suites.serving.variants import VARIANTS
 from infragap.workloads.model_sizes import MODEL_SIZES, default_cache_dir
-
-
-def _parse_users(text: str) -> list[int]:
-    try:
-        users = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ConfigError(f"--users {text!r}: give user counts like 1,8,32") from None
-    if not users or any(u < 1 for u in users):
-        raise ConfigError(f"--users {text!r}: give positive user counts like 1,8,32")
-    return users
 
 
 class ServingSuite:
@@ -72,7 +63,7 @@ class ServingSuite:
             "model_size": args.model_size or ("small" if quick else "default"),
             "rows_per_request": args.rows,
             "variants": variants,
-            "users": _parse_users(args.users) if args.users else ([1, 8] if quick else [1, 8, 32]),
+            "users": parse_users(args.users) if args.users else ([1, 8] if quick else [1, 8, 32]),
             "duration_s": args.duration or (5.0 if quick else 30.0),
             "warmup_s": args.warmup if args.warmup is not None else (2.0 if quick else 5.0),
             "device": _device(),
