@@ -20,6 +20,10 @@ Layout (schema_version 1)::
       }
     }
 
+Each suite documents its own section in its module docstring: serving in
+infragap.suites.serving.steps, features in infragap.suites.features.suite, pipelines in
+infragap.suites.pipelines.suite.
+
 A serving suite section adds "equivalence", "ceiling" and "variants": {name: {"levels":
 [level, ...]}}; a level holds users, window_s, requests, failures, failure_messages,
 throughput_rps, throughput_per_s, latency_ms (p50, p90, p95, p99, p99_9, max, mean),
