@@ -46,12 +46,19 @@ def backfill(tmp_path_factory: pytest.TempPathFactory, raw_cache: Path, days: li
         "PIPELINE_RETRY_DELAY_S": str(DELAY_S),
         "PIPELINE_FAULTS": str(write_schedule(root / "faults.json", fail)),
     }
+    # Other test modules may hold servers of their own for the session: only processes
+    # started while this fixture runs must be gone afterwards.
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     with Supervisor(root / "logs") as supervisor:
         home = AirflowHome(root / "home", supervisor)
         home.migrate()
         events: list = []
         report = home.run_dates(days[:5], env, events.append, timeout_s=600)
-    children = [p for p in psutil.Process().children(recursive=True) if p.status() != "zombie"]
+    children = [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.pid not in before and p.status() != "zombie"
+    ]
     yield SimpleNamespace(
         home=home,
         report=report,
