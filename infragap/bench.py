@@ -105,6 +105,11 @@ def run_suites(run: BenchRun) -> None:
             section["error"] = str(error)
             run.failed.append(name)
             run.console.print(f"[red]{name} failed:[/] {error}")
+        except Exception as error:
+            # A bug, not a user error: keep what was measured, mark why, show the traceback.
+            section["status"] = "failed"
+            section["error"] = f"internal error: {error!r}"
+            raise
         finally:
             run.results.save()
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from infragap.suites.base import BenchContext
+from infragap.suites.levels import level_warnings
 from infragap.suites.serving import equivalence, measure
 from infragap.suites.serving.variants import VARIANTS, Endpoint, ServingSetup
 from infragap.workloads.model_sizes import model_size
@@ -114,7 +115,7 @@ def drive_load(run: ServingRun) -> None:
                 triton = _triton_level(endpoint, before)
             level = measure.level_record(load, server, triton, cfg["rows_per_request"])
             levels.append(level)
-            run.section["warnings"].extend(levels.level_warnings(name, level))
+            run.section["warnings"].extend(level_warnings(name, level))
             run.ctx.results.save()
             run.say(_level_line(name, level))
 
