@@ -6,12 +6,8 @@ it. User k sends requests k, k + N, ... of the seeded stream, as the ranking use
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 from typing import Any, ClassVar
-
-from locust import FastHttpUser, constant, task
 
 from infragap.loadtests.feature_requests import (
     FEAST_TARGET,
@@ -23,10 +19,7 @@ from infragap.loadtests.feature_requests import (
     naive_body,
     read_feature_requests,
 )
-from infragap.loadtests.handoff import LocustSettings
-
-SETTINGS = LocustSettings.from_env(os.environ)
-JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+from infragap.loadtests.stream_user import SETTINGS, StreamUser
 
 
 def _stream(target: str) -> list[tuple[str, int]]:
@@ -42,39 +35,19 @@ def _stream(target: str) -> list[tuple[str, int]]:
 
 
 STREAM = _stream(SETTINGS.target)
-_user_numbers = itertools.count()
 
 
-class _FeatureUser(FastHttpUser):
+class _FeatureUser(StreamUser):
     abstract = True
-    wait_time = constant(0)
-    network_timeout = SETTINGS.request_timeout_s
-    connection_timeout = SETTINGS.request_timeout_s
-
     target: ClassVar[str]
 
-    def on_start(self) -> None:
-        self._position = next(_user_numbers)
+    def stream(self) -> list[tuple[str, int]]:
+        return STREAM
 
-    @task
-    def lookup(self) -> None:
-        body, users = STREAM[self._position % len(STREAM)]
-        self._position += SETTINGS.users
-        with self.client.post(
-            PATHS[self.target], data=body, headers=JSON_HEADERS, catch_response=True
-        ) as response:
-            problem = self._problem(response, users)
-            if problem:
-                response.failure(problem)
-            else:
-                response.success()
+    def path(self) -> str:
+        return PATHS[self.target]
 
-    def _problem(self, response: Any, users: int) -> str | None:
-        if response.status_code == 0:
-            error = response.error
-            return f"no response: {type(error).__name__}: {error}"
-        if response.status_code != 200:
-            return f"HTTP {response.status_code}"
+    def answer_problem(self, response: Any, users: int) -> str | None:
         try:
             body = response.json()
         except ValueError:

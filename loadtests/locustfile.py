@@ -10,19 +10,17 @@ variant receives the same stream.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gevent
-from locust import FastHttpUser, constant, events, task
+from locust import events
 
 from infragap.loadtests.feature_users import FeastFeaturesUser, NaiveFeaturesUser  # noqa: F401
-from infragap.loadtests.handoff import LocustSettings, read_requests_file
+from infragap.loadtests.handoff import read_requests_file
 from infragap.loadtests.latency_log import (
     SPAWNED,
     STOPPING,
@@ -30,6 +28,7 @@ from infragap.loadtests.latency_log import (
     format_marker,
     format_request,
 )
+from infragap.loadtests.stream_user import SETTINGS, StreamUser
 from infragap.workloads.ranking_requests import (
     RankingRequest,
     scores_from_flask,
@@ -38,8 +37,6 @@ from infragap.workloads.ranking_requests import (
     to_kserve_json,
 )
 
-SETTINGS = LocustSettings.from_env(os.environ)
-JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 LOG_BUFFER_BYTES = 1 << 20
 
 
@@ -69,7 +66,6 @@ STREAM = (
 
 # Appends stay in memory during the run so that no disk write stalls the event loop.
 _log = open(SETTINGS.latency_log, "w", encoding="utf-8", buffering=LOG_BUFFER_BYTES)  # noqa: SIM115
-_user_numbers = itertools.count()
 
 
 @events.init.add_listener
@@ -116,37 +112,17 @@ def _close_log(**_: Any) -> None:
     _log.close()
 
 
-class _RankingUser(FastHttpUser):
+class _RankingUser(StreamUser):
     abstract = True
-    wait_time = constant(0)
-    network_timeout = SETTINGS.request_timeout_s
-    connection_timeout = SETTINGS.request_timeout_s
-
     wire: ClassVar[Wire]
 
-    def on_start(self) -> None:
-        self._position = next(_user_numbers)
+    def stream(self) -> list[tuple[str, int]]:
+        return STREAM
 
-    @task
-    def score(self) -> None:
-        body, rows = STREAM[self._position % len(STREAM)]
-        self._position += SETTINGS.users
-        with self.client.post(
-            self.wire.path, data=body, headers=JSON_HEADERS, catch_response=True
-        ) as response:
-            problem = self._problem(response, rows)
-            if problem:
-                response.failure(problem)
-            else:
-                response.success()
+    def path(self) -> str:
+        return self.wire.path
 
-    def _problem(self, response: Any, rows: int) -> str | None:
-        """Why the answer is not a success, or None when it is."""
-        if response.status_code == 0:
-            error = response.error
-            return f"no response: {type(error).__name__}: {error}"
-        if response.status_code != 200:
-            return f"HTTP {response.status_code}"
+    def answer_problem(self, response: Any, rows: int) -> str | None:
         try:
             scores = self.wire.decode(response.json())
         except (ValueError, KeyError, TypeError):
