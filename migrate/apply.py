@@ -1,9 +1,11 @@
 """`migrate apply`: run the codemods over a repository, then diff, check or write.
 
-`fix_file()` is the per-file worker (read, run the rules in order, keep the text in
-memory); `plan()` runs it over the repository; `write_fix()` is the only function that
-writes, atomically, and only after checking that the file did not change meanwhile and
-that no generated file would overwrite a different one. `diff_text()` is pure.
+`plan()` first runs the repository rules (patterns that span files) over every file in
+memory, then `fix_file()`, the per-file worker, over each file (read, run the file rules
+in order from where the repository rules left it, keep the text in memory).
+`write_fix()` is the only function that writes, atomically, and only after checking
+that the file did not change meanwhile and that no generated file would overwrite a
+different one. `diff_text()` is pure.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from infragap.errors import ConfigError
 from infragap.migrate.errors import MigrateError
 from infragap.migrate.files import atomic_write, encode, load
 from infragap.migrate.pool import run_all
-from infragap.migrate.results import NewFile, Status
-from infragap.migrate.rules import RULES, Rule, run_fix
-from infragap.migrate.source import NotPython, Source
+from infragap.migrate.results import NewFile, RuleResult, Status
+from infragap.migrate.rules import RULES, Rule, run_fix, run_fix_repository
+from infragap.migrate.source import Source
 from infragap.migrate.walk import Candidate, Skipped, discover
 
 
@@ -40,6 +42,17 @@ class FileFix:
     new_files: tuple[NewFile, ...] = ()
     digest: str = ""
     bom: bool = False
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Where the repository rules left one file, for the file rules to go on from."""
+
+    text: str
+    digest: str  # of the bytes the repository rules read
+    rules: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    new_files: tuple[NewFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,24 +100,33 @@ def parse_options(pairs: list[str] | None, rule_ids: tuple[str, ...]) -> dict[st
 
 
 def fix_file(
-    candidate: Candidate, rule_ids: tuple[str, ...], options: Mapping[str, str]
+    candidate: Candidate,
+    rule_ids: tuple[str, ...],
+    options: Mapping[str, str],
+    priors: Mapping[str, Prior] | None = None,
 ) -> FileFix:
-    """Run the codemods on one file, in memory; never raises, never writes."""
+    """Run the file codemods on one file, in memory; never raises, never writes."""
     loaded = load(candidate.path)
     if loaded.text is None:
         return FileFix(candidate.rel, Status.SKIPPED, reason=loaded.skip)
-    before = text = loaded.text
-    source = Source(text, candidate.rel)
-    try:
-        source.module  # noqa: B018 - parse once up front: a bad file is skipped, not failed
-    except NotPython as err:
-        return FileFix(candidate.rel, Status.SKIPPED, reason=str(err))
+    digest = hashlib.sha256(loaded.raw).hexdigest()
+    prior = (priors or {}).get(candidate.rel) or Prior(loaded.text, digest)
+    if prior.digest != digest:
+        return FileFix(candidate.rel, Status.FAILED, reason="changed on disk during the run")
+    before, text = loaded.text, prior.text
+    source = Source(text, candidate.rel, candidate.language)
+    problem = source.parse_problem()
+    if problem:  # a bad file is skipped, not failed
+        return FileFix(candidate.rel, Status.SKIPPED, reason=problem)
     folder = posixpath.dirname(candidate.rel)
-    changed_by: list[str] = []
-    notes: list[str] = []
-    new_files: list[NewFile] = []
+    changed_by = list(prior.rules)
+    notes = list(prior.notes)
+    new_files = list(prior.new_files)
     for rule_id in rule_ids:
-        result = run_fix(RULES.get(rule_id), source, options)
+        rule = RULES.get(rule_id)
+        if candidate.language not in rule.languages:
+            continue
+        result = run_fix(rule, source, options)
         if result.status is Status.FAILED:
             return FileFix(candidate.rel, Status.FAILED, reason=f"{rule_id}: {result.reason}")
         notes.extend(f"{rule_id}: line {note.line}: {note.message}" for note in result.notes)
@@ -115,7 +137,7 @@ def fix_file(
                 for f in result.new_files
             )
             text = result.text
-            source = Source(text, candidate.rel)
+            source = Source(text, candidate.rel, candidate.language)
     status = Status.CHANGED if text != before or new_files else Status.UNCHANGED
     return FileFix(
         candidate.rel,
@@ -125,16 +147,75 @@ def fix_file(
         rules=tuple(changed_by),
         notes=tuple(notes),
         new_files=tuple(new_files),
-        digest=hashlib.sha256(loaded.raw).hexdigest(),
+        digest=digest,
         bom=loaded.bom,
     )
 
 
+def repository_pass(
+    candidates: list[Candidate], rule_ids: tuple[str, ...], options: Mapping[str, str]
+) -> tuple[dict[str, Prior], list[FileFix]]:
+    """Run the repository rules over every file they read; failures come back as FileFixes.
+
+    Files that cannot be read as text are left out here (the file pass reports them).
+    """
+    priors: dict[str, Prior] = {}
+    failed: list[FileFix] = []
+    if not rule_ids:
+        return priors, failed
+    for candidate in candidates:
+        loaded = load(candidate.path)
+        if loaded.text is not None:
+            digest = hashlib.sha256(loaded.raw).hexdigest()
+            priors[candidate.rel] = Prior(loaded.text, digest)
+    languages = {c.rel: c.language for c in candidates}
+    for rule_id in rule_ids:
+        rule = RULES.get(rule_id)
+        sources = [
+            Source(prior.text, rel, languages[rel])
+            for rel, prior in priors.items()
+            if languages[rel] in rule.languages
+        ]
+        fix = run_fix_repository(rule, sources, options)
+        if fix.failure:
+            failed.append(FileFix(".", Status.FAILED, reason=f"{rule_id}: {fix.failure}"))
+            continue
+        carrier = _carrier(fix.results)
+        if fix.new_files and carrier is None:
+            failed.append(FileFix(".", Status.FAILED, reason=f"{rule_id}: created files only"))
+            continue
+        for rel, result in fix.results.items():
+            prior = priors[rel]
+            changed = result.status is Status.CHANGED
+            notes = [f"{rule_id}: line {note.line}: {note.message}" for note in result.notes]
+            priors[rel] = replace(
+                prior,
+                text=result.text if changed else prior.text,
+                rules=(*prior.rules, rule_id) if changed or rel == carrier else prior.rules,
+                notes=(*prior.notes, *notes),
+                new_files=(*prior.new_files, *(fix.new_files if rel == carrier else ())),
+            )
+    return priors, failed
+
+
+def _carrier(results: Mapping[str, RuleResult]) -> str | None:
+    """The file whose FileFix carries a repository rule's new files: the first changed one."""
+    changed = sorted(rel for rel, r in results.items() if r.status is Status.CHANGED)
+    return changed[0] if changed else min(results, default=None)
+
+
 def plan(path: Path, rule_ids: tuple[str, ...], options: Mapping[str, str], jobs: int) -> ApplyPlan:
     root, candidates, skipped = discover(path)
-    python = [c for c in candidates if c.language == "python"]
-    fixes = run_all(partial(fix_file, rule_ids=rule_ids, options=dict(options)), python, jobs)
-    return ApplyPlan(root, tuple(fixes), tuple(skipped))
+    rules = [RULES.get(rule_id) for rule_id in rule_ids]
+    languages = {language for rule in rules for language in rule.languages}
+    candidates = [c for c in candidates if c.language in languages]
+    repository_ids = tuple(rule.id for rule in rules if rule.scope == "repository")
+    file_ids = tuple(rule.id for rule in rules if rule.scope == "file")
+    priors, failed = repository_pass(candidates, repository_ids, options)
+    touched = {rel: prior for rel, prior in priors.items() if prior.rules or prior.notes}
+    worker = partial(fix_file, rule_ids=file_ids, options=dict(options), priors=touched)
+    fixes = run_all(worker, candidates, jobs)
+    return ApplyPlan(root, (*failed, *fixes), tuple(skipped))
 
 
 def _lines(text: str) -> list[str]:
@@ -210,7 +291,7 @@ def summary(
     notes = [(f.rel, note) for f in fixes for note in f.notes]
     verb = {"diff": "would change", "check": "would change", "write": "changed"}[mode]
     lines = [
-        f"migrate apply ({', '.join(rule_ids)}): {len(fixes)} Python files scanned, "
+        f"migrate apply ({', '.join(rule_ids)}): {len(fixes)} files scanned, "
         f"{len(changed)} {verb}, {len(passed_over)} skipped, {len(failed)} failed; "
         f"{len(notes)} sites left alone"
     ]

@@ -79,6 +79,19 @@ class RuleResult:
 
 
 @dataclass(frozen=True)
+class RepositoryFix:
+    """What a repository rule did across files: a result per file it changed or left a
+    note on, keyed by root-relative path, and the files it creates (root-relative).
+
+    `failure` is set when the rule itself broke; then nothing of it may be written.
+    """
+
+    results: dict[str, RuleResult] = field(default_factory=dict)
+    new_files: tuple[NewFile, ...] = ()
+    failure: str = ""
+
+
+@dataclass(frozen=True)
 class Finding:
     """One naive pattern at one place. `fixes` lists the codemods that rewrite it;
     `unfixable` says why they cannot here (empty when they can, or when none exist)."""

@@ -44,6 +44,18 @@ class Source:
         except (cst.ParserSyntaxError, RecursionError):
             raise NotPython(syntax_problem(self.text, self.path)) from None
 
+    def parse_problem(self) -> str:
+        """Why the file cannot be rewritten at all (it does not parse), or ""."""
+        if self.language == "shell":
+            from infragap.migrate.shell.syntax import shell_problem
+
+            return shell_problem(self.text)
+        try:
+            self.module  # noqa: B018 - parses, once
+        except NotPython as err:
+            return str(err)
+        return ""
+
     @cached_property
     def aliases(self) -> dict[str, str]:
         """Local name -> qualified name, from every import in the file."""

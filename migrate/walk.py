@@ -55,6 +55,11 @@ class Skipped:
     reason: str
 
 
+def language_of_name(name: str) -> Language | None:
+    """By suffix alone, for files that do not exist yet."""
+    return SUFFIXES.get(Path(name).suffix)
+
+
 def language_of(path: Path) -> Language | None:
     """By suffix; an extension-less file by its shebang line."""
     if path.suffix:

@@ -12,6 +12,26 @@ from infragap.migrate.rules import (  # noqa: F401 - imported to register the ru
     shell_pipeline,
     timing_metrics,
 )
-from infragap.migrate.rules.base import RULES, Option, Options, Rule, fix_text, run_find, run_fix
+from infragap.migrate.rules.base import (
+    RULES,
+    Option,
+    Options,
+    Rule,
+    fix_sources,
+    fix_text,
+    run_find,
+    run_fix,
+    run_fix_repository,
+)
 
-__all__ = ["RULES", "Option", "Options", "Rule", "fix_text", "run_find", "run_fix"]
+__all__ = [
+    "RULES",
+    "Option",
+    "Options",
+    "Rule",
+    "fix_sources",
+    "fix_text",
+    "run_find",
+    "run_fix",
+    "run_fix_repository",
+]

@@ -1,26 +1,29 @@
 """The rule plugin: what every rule declares, the registry, and the never-raising runner.
 
 A rule is a class registered with `@rule("rule-id")`. It finds its pattern in a
-`Source` (`find`) and, if it is a codemod, rewrites it (`fix`). Both are pure: text in,
-plain data out, no disk. `run_fix` and `run_find` wrap them so an unexpected exception
-becomes a FAILED result instead of escaping.
+`Source` (`find`) and, if it is a codemod, rewrites it: one file at a time (`fix`), or,
+for a rule whose pattern spans files (`scope = "repository"`), all of them at once
+(`fix_repository`). All are pure: text in, plain data out, no disk. `run_fix`,
+`run_fix_repository` and `run_find` wrap them so an unexpected exception becomes a
+FAILED result instead of escaping, and output that does not parse is never returned.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import libcst as cst
 
-from infragap.migrate.results import Finding, RuleResult
+from infragap.migrate.results import Finding, NewFile, RepositoryFix, RuleResult
 from infragap.migrate.source import NotPython, Source
-from infragap.migrate.walk import Language
+from infragap.migrate.walk import Language, language_of_name
 from infragap.registry import Registry
 
 Kind = Literal["safe", "unsafe", "report-only"]
+Scope = Literal["file", "repository"]
 Options = Mapping[str, str]
 
 
@@ -45,6 +48,7 @@ class Option:
 class Rule:
     id: ClassVar[str] = ""
     kind: ClassVar[Kind] = "safe"
+    scope: ClassVar[Scope] = "file"
     languages: ClassVar[tuple[Language, ...]] = ("python",)
     summary: ClassVar[str] = ""  # one line, for `migrate list`
     why: ClassVar[str] = ""  # one sentence: why the pattern hurts
@@ -62,6 +66,13 @@ class Rule:
 
     def fix(self, source: Source, options: Options) -> RuleResult:
         return RuleResult.unchanged(source.text)
+
+    def fix_repository(self, sources: Sequence[Source], options: Options) -> RepositoryFix:
+        """For `scope = "repository"`: every file of the rule's languages, in path order."""
+        raise NotImplementedError
+
+    def require(self) -> None:
+        """Raise MissingDependency when a package the rule needs is not installed."""
 
     def aggregate(self, findings: list[Finding]) -> list[Finding]:
         """Combine per-file findings across the repository (default: keep them all)."""
@@ -124,16 +135,52 @@ def run_fix(rule_: Rule, source: Source, options: Options) -> RuleResult:
         return RuleResult.failed(source.text, str(err))
     except Exception as err:  # a rule bug must not stop the run or touch the file
         return RuleResult.failed(source.text, f"internal error in {rule_.id}: {err!r}")
-    if result.text != source.text:
-        problem = _compile_problem(result.text, source.path)
-        if problem:
-            return RuleResult.failed(
-                source.text, f"{rule_.id} produced invalid Python ({problem}); file left as is"
-            )
+    problem = output_problem(rule_, source, result)
+    if problem:
+        return RuleResult.failed(source.text, f"{problem}; file left as is")
     return result
 
 
-def _compile_problem(text: str, path: str) -> str:
+def run_fix_repository(rule_: Rule, sources: Sequence[Source], options: Options) -> RepositoryFix:
+    """Run one repository codemod; never raises, and fails whole if any output is invalid."""
+    try:
+        fix = rule_.fix_repository(sources, options)
+    except Exception as err:  # a rule bug must not stop the run or touch any file
+        return RepositoryFix(failure=f"internal error in {rule_.id}: {err!r}")
+    by_path = {source.path: source for source in sources}
+    for path, result in fix.results.items():
+        problem = output_problem(rule_, by_path[path], result)
+        if problem:
+            return RepositoryFix(failure=f"{path}: {problem}; nothing written")
+    problem = _new_files_problem(rule_, fix.new_files)
+    if problem:
+        return RepositoryFix(failure=f"{problem}; nothing written")
+    return fix
+
+
+def output_problem(rule_: Rule, source: Source, result: RuleResult) -> str:
+    """Why a rule's output must not be written (it does not parse), or ""."""
+    if result.text != source.text:
+        problem = _syntax_problem(result.text, source.path, source.language)
+        if problem:
+            return f"{rule_.id} produced invalid {source.language} ({problem})"
+    return _new_files_problem(rule_, result.new_files)
+
+
+def _new_files_problem(rule_: Rule, files: Sequence[NewFile]) -> str:
+    for new in files:
+        language = language_of_name(new.path)
+        problem = _syntax_problem(new.text, new.path, language) if language else ""
+        if problem:
+            return f"{rule_.id} would create invalid {language} in {new.path} ({problem})"
+    return ""
+
+
+def _syntax_problem(text: str, path: str, language: Language) -> str:
+    if language == "shell":
+        from infragap.migrate.shell.syntax import shell_problem
+
+        return shell_problem(text)
     try:
         cst.parse_module(text)
         compile(text, path, "exec", dont_inherit=True)  # compiles only; nothing runs
@@ -142,11 +189,22 @@ def _compile_problem(text: str, path: str) -> str:
     return ""
 
 
-def fix_text(rule_id: str, text: str, options: Options | None = None) -> RuleResult:
-    """Run a rule on a string: the entry point for tests and for library use."""
-    source = Source(text)
-    try:
-        source.module  # noqa: B018 - parse once, so bad input is a failure, not a crash
-    except NotPython as err:
-        return RuleResult.failed(text, str(err))
+def fix_text(
+    rule_id: str, text: str, options: Options | None = None, path: str = "<string>"
+) -> RuleResult:
+    """Run a rule on a string: the entry point for tests and for library use.
+
+    The language comes from `path`'s suffix (Python when it has none we know)."""
+    source = Source(text, path, language_of_name(path) or "python")
+    problem = source.parse_problem()  # bad input is a failure, not a crash
+    if problem:
+        return RuleResult.failed(text, problem)
     return run_fix(RULES.get(rule_id), source, options or {})
+
+
+def fix_sources(
+    rule_id: str, texts: Mapping[str, str], options: Options | None = None
+) -> RepositoryFix:
+    """Run a repository rule on {path: text}: the entry point for tests and library use."""
+    sources = [Source(text, path) for path, text in sorted(texts.items())]
+    return run_fix_repository(RULES.get(rule_id), sources, options or {})
