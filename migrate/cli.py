@@ -56,7 +56,7 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
 
     apply_parser = commands.add_parser(
         "apply",
-        help="rewrite the Python patterns (diff by default)",
+        help="rewrite the patterns (diff by default)",
         description="Run the codemods: every safe rule, or the ones named with --rule "
         "(unsafe rules run only when named). Exit 0: clean or written; 1: changes pending "
         "(--check); 2: errors.",
@@ -149,8 +149,11 @@ def run_apply(args: argparse.Namespace) -> int:
             write_fix,
         )
         from infragap.migrate.results import Status
+        from infragap.migrate.rules import RULES
 
         rule_ids = select_rules(args.rule)
+        for rule_id in rule_ids:
+            RULES.get(rule_id).require()
         options = parse_options(args.option, rule_ids)
         result = plan(args.path, rule_ids, options, args.jobs)
     except InfragapError as err:

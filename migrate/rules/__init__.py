@@ -10,6 +10,7 @@ from infragap.migrate.rules import (  # noqa: F401 - imported to register the ru
     model_load,
     retry_tenacity,
     shell_pipeline,
+    shell_to_airflow,
     timing_metrics,
 )
 from infragap.migrate.rules.base import (

@@ -1,8 +1,8 @@
 """shell-pipeline (report only): Python steps chained by a script instead of a scheduler.
 
 Finds `python extract.py; python preprocess.py; python train.py` in shell scripts, and
-the same chain built from `subprocess`/`os.system` calls in Python. Part 2 of the
-migration generates an Airflow DAG from it.
+the same chain built from `subprocess`/`os.system` calls in Python. `shell-to-airflow`
+turns such a shell script into an Airflow DAG; a Python launcher is migrated by hand.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import libcst as cst
 from infragap.migrate.analysis.statements import small_statements, walk_statements
 from infragap.migrate.results import Finding
 from infragap.migrate.rules.base import Rule, rule
+from infragap.migrate.shell.steps import STEP, shell_steps
 from infragap.migrate.source import Source
 
-STEP = re.compile(
-    r"(?<![\w.-])(?:[\w./-]*/)?python(?:\d(?:\.\d+)?)?\s+(?:-[A-Za-z]\s+)*"
-    r"(?:-m\s+(?P<module>[\w.]+)|(?P<script>[\w./-]+\.py)\b)"
-)
+MIGRATED = "infragap migrate: shell-to-airflow"  # the mark shell-to-airflow leaves
 LAUNCHERS = frozenset(
     {
         "os.system",
@@ -30,16 +28,6 @@ LAUNCHERS = frozenset(
         "subprocess.Popen",
     }
 )
-
-
-def shell_steps(text: str) -> list[tuple[int, str]]:
-    """(line, step) for every Python invocation outside comments, in order."""
-    steps = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        code = line.split("#", 1)[0] if not line.lstrip().startswith("#!") else ""
-        for match in STEP.finditer(code):
-            steps.append((number, match.group("script") or f"-m {match.group('module')}"))
-    return steps
 
 
 def _strings(call: cst.Call) -> list[str]:
@@ -79,20 +67,20 @@ class ShellPipeline(Rule):
         "A script that runs the steps one after another has no retries, no record of "
         "past runs and no way to backfill a date; one failure means starting over by hand."
     )
-    planned = "part 2 generates an Airflow DAG from the steps"
-    prefilter = re.compile(r"python")
+    fixes = ("shell-to-airflow",)
+    prefilter = re.compile(r"(?i)python")
 
     def find(self, source: Source) -> list[Finding]:
         if source.language == "python":
             return self._find_python(source)
         steps = shell_steps(source.text)
-        if len(steps) < 2:
+        if len(steps) < 2 or MIGRATED in source.text:
             return []
         line = steps[0][0]
         chain = " -> ".join(step for _, step in steps)
         message = f"{len(steps)} Python steps chained by a shell script: {chain}"
         code = source.text.splitlines()[line - 1].strip()
-        return [Finding(self.id, source.path, line, 1, code, message)]
+        return [Finding(self.id, source.path, line, 1, code, message, self.fixes)]
 
     def _find_python(self, source: Source) -> list[Finding]:
         steps = python_steps(source)
@@ -100,4 +88,5 @@ class ShellPipeline(Rule):
             return []
         chain = " -> ".join(step for _, step in steps)
         message = f"{len(steps)} Python steps chained by subprocess calls: {chain}"
-        return [self.finding(source, steps[0][0], message)]
+        unfixable = "shell-to-airflow reads shell scripts; list these steps in a DAG by hand"
+        return [self.finding(source, steps[0][0], message, unfixable=unfixable)]

@@ -72,7 +72,8 @@ def test_scan_text_says_what_why_and_how_to_fix(legacy_repo, capsys):
         "or --rule flask-to-triton (unsafe)"
     ) in out
     assert "fix: by hand: it depends on the handler argument `name`" in out
-    assert "fix: no codemod yet: part 2 generates an Airflow DAG" in out
+    assert "fix: infragap migrate apply --rule shell-to-airflow (unsafe)" in out
+    assert "fix: by hand: shell-to-airflow reads shell scripts" in out
 
 
 def test_scan_sarif_is_structurally_valid(legacy_repo, capsys, tmp_path):
@@ -163,6 +164,49 @@ def test_apply_flask_to_triton_on_the_fixture(legacy_repo, capsys):
     compile((repo / "1" / "model.py").read_text(), "model.py", "exec")
     assert "score = triton_infer(user_id=user_id, item_id=item_id, dense=dense)" in app
     assert main(["apply", str(legacy_repo), "--rule", "flask-to-triton", "--check"]) == 0
+
+
+def test_apply_shell_to_airflow_on_the_fixture(legacy_repo, capsys):
+    pytest.importorskip("tree_sitter_bash")
+    script = legacy_repo / "run_pipeline.sh"
+    before = script.read_text()
+    assert main(["apply", str(legacy_repo), "--rule", "shell-to-airflow", "--write"]) == 0
+    err = capsys.readouterr().err
+    assert "changed: run_pipeline.sh (shell-to-airflow)" in err
+    assert "new: run_pipeline_dag.py" in err
+    dag = (legacy_repo / "run_pipeline_dag.py").read_text()
+    compile(dag, "run_pipeline_dag.py", "exec")
+    for step in ("extract", "preprocess", "train", "evaluate"):
+        assert f'"{step}",' in dag
+    lines = script.read_text().splitlines(keepends=True)
+    assert "".join(lines[:1] + lines[2:]) == before
+    assert main(["apply", str(legacy_repo), "--rule", "shell-to-airflow", "--check"]) == 0
+    report = _scan_json(legacy_repo, capsys, "-j", "1")
+    shell = [f for f in report["findings"] if f["rule"] == "shell-pipeline"]
+    assert [f["path"] for f in shell] == ["pipeline/run_all.py"]  # the script is migrated
+
+
+def test_a_shell_script_that_does_not_parse_is_skipped_byte_for_byte(tmp_path, capsys):
+    pytest.importorskip("tree_sitter_bash")
+    broken = b"#!/bin/sh\npython a.py\nif [ -f x ]; then\npython b.py\n"
+    (tmp_path / "run.sh").write_bytes(broken)
+    assert main(["apply", str(tmp_path), "--rule", "shell-to-airflow", "--write"]) == 0
+    reason = "skipped: run.sh: not valid shell: `fi` is missing: the if statement at line 3"
+    assert reason in capsys.readouterr().err
+    assert (tmp_path / "run.sh").read_bytes() == broken
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.sh"]
+
+
+def test_without_the_shell_parser_apply_says_how_to_install_it(monkeypatch, capsys, tmp_path):
+    from infragap.migrate.shell import syntax
+
+    syntax._parser.cache_clear()
+    monkeypatch.setitem(sys.modules, "tree_sitter_bash", None)
+    try:
+        assert main(["apply", str(tmp_path), "--rule", "shell-to-airflow"]) == 2
+    finally:
+        syntax._parser.cache_clear()
+    assert "tree-sitter-bash" in capsys.readouterr().err
 
 
 def test_a_generated_file_never_overwrites_a_different_one(legacy_repo, capsys):

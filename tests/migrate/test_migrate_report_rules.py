@@ -5,7 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 from infragap.migrate.rules import RULES
-from infragap.migrate.rules.shell_pipeline import shell_steps
+from infragap.migrate.shell.steps import shell_steps
 from infragap.migrate.source import Source
 
 
@@ -27,7 +27,18 @@ def test_shell_script_with_two_steps_is_one_finding():
     (finding,) = RULES.get("shell-pipeline").find(source)
     assert (finding.line, finding.code) == (1, "python a.py")
     assert "a.py -> b.py" in finding.message
-    assert finding.fixes == ()
+    assert finding.fixes == ("shell-to-airflow",) and not finding.unfixable
+
+
+def test_a_script_migrated_to_airflow_is_no_longer_reported():
+    text = "# Runs as an Airflow DAG now (infragap migrate: shell-to-airflow).\n"
+    source = Source(text + "python a.py\npython b.py\n", "run.sh", "shell")
+    assert RULES.get("shell-pipeline").find(source) == []
+
+
+def test_an_interpreter_named_by_a_variable_is_a_python_step():
+    steps = shell_steps('"$PYTHON" "$HERE/extract.py" --date "$D"\n${PYTHON} -m pkg.train\n')
+    assert steps == [(1, "$HERE/extract.py"), (2, "-m pkg.train")]
 
 
 def test_one_step_is_not_a_pipeline():
@@ -44,6 +55,7 @@ def test_subprocess_chains_in_python():
     (finding,) = RULES.get("shell-pipeline").find(source)
     assert finding.line == 3
     assert "extract.py -> train.py" in finding.message
+    assert finding.unfixable.startswith("shell-to-airflow reads shell scripts")
 
 
 def _find(path: str, code: str) -> list:
