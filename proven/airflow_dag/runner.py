@@ -21,7 +21,7 @@ from typing import Any
 
 from infragap.errors import InfragapError, MissingDependency
 from infragap.processes import Child, Supervisor
-from infragap.proven.airflow_dag import DAG_FILE, DAG_ID, DAGS_DIR
+from infragap.proven.airflow_dag import DAG_FILE, DAG_ID
 
 POLL_S = 0.2
 
@@ -60,10 +60,23 @@ class BackfillReport:
 
 
 class AirflowHome:
-    """A private AIRFLOW_HOME: SQLite database, logs, and the environment that selects it."""
+    """A private AIRFLOW_HOME: SQLite database, logs, and the environment that selects it.
 
-    def __init__(self, home: Path, supervisor: Supervisor, python: str = sys.executable):
+    It runs the training DAG by default; `dag_file` and `dag_id` name another DAG (its
+    folder becomes the dags folder, where Airflow must find a DAG to run it).
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        supervisor: Supervisor,
+        python: str = sys.executable,
+        dag_file: Path = DAG_FILE,
+        dag_id: str = DAG_ID,
+    ):
         self.home = home.resolve()
+        self.dag_file = dag_file.resolve()
+        self.dag_id = dag_id
         self.supervisor = supervisor
         self.python = python
         self.db = self.home / "airflow.db"
@@ -80,7 +93,7 @@ class AirflowHome:
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dag_file.parent),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db}",
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
@@ -124,7 +137,7 @@ class AirflowHome:
             "-m",
             "infragap.proven.airflow_dag.run_dates",
             "--dag-file",
-            str(DAG_FILE),
+            str(self.dag_file),
             "--dates",
             ",".join(dates),
             "--progress",
@@ -187,7 +200,9 @@ class AirflowHome:
         A deployed Airflow writes one file per try under logs/; dag.test() logs every
         task to its console instead, between "[DAG TEST] running task" and "end task".
         """
-        folder = self.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={task_id}"
+        folder = (
+            self.home / "logs" / f"dag_id={self.dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        )
         try:
             return log_lines((folder / f"attempt={try_number}.log").read_text("utf-8", "replace"))
         except OSError:
@@ -197,7 +212,7 @@ class AirflowHome:
                 text = console.read_text("utf-8", "replace")
             except OSError:
                 continue
-            tries = console_task_logs(text, run_id, task_id)
+            tries = console_task_logs(text, run_id, task_id, self.dag_id)
             if len(tries) >= try_number >= 1:
                 return tries[try_number - 1]
         return []
@@ -238,9 +253,11 @@ def _apply(report: BackfillReport, event: dict[str, Any], on_run: Callable[[RunE
 _LOGGER_TAIL = re.compile(r"\s+\[[A-Za-z_][\w.]*\](\s+[\w.]+=\S+)*\s*$")
 
 
-def console_task_logs(text: str, run_id: str, task_id: str) -> list[list[str]]:
+def console_task_logs(
+    text: str, run_id: str, task_id: str, dag_id: str = DAG_ID
+) -> list[list[str]]:
     """The lines logged by each try of one task in a dag.test() console, in try order."""
-    start = f"[DAG TEST] running task <TaskInstance: {DAG_ID}.{task_id} {run_id} "
+    start = f"[DAG TEST] running task <TaskInstance: {dag_id}.{task_id} {run_id} "
     tries: list[list[str]] = []
     current: list[str] | None = None
     for line in text.splitlines():
