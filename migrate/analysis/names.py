@@ -45,6 +45,21 @@ def names_read(*nodes: cst.CSTNode | None) -> list[str]:
     return reads.names
 
 
+def all_names(node: cst.CSTNode) -> list[str]:
+    """Every Name in the node, lambdas and nested defs included, in order, once each."""
+
+    class Names(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: list[str] = []
+
+        def visit_Name(self, node: cst.Name) -> None:
+            self.found.append(node.value)
+
+    visitor = Names()
+    node.visit(visitor)
+    return list(dict.fromkeys(visitor.found))
+
+
 def mentions(node: cst.CSTNode, name: str) -> bool:
     return name in names_read(node)
 

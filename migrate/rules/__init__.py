@@ -8,6 +8,7 @@ from infragap.migrate.rules import (  # noqa: F401 - imported to register the ru
     duplicated_preprocessing,
     flask_to_triton,
     model_load,
+    preprocessing_to_feast,
     retry_tenacity,
     shell_pipeline,
     shell_to_airflow,

@@ -3,8 +3,9 @@
 Per file it collects feature transforms (`pd.cut`, `pd.qcut`, `pd.get_dummies`,
 `.rolling(...)`, scikit-learn encoders and scalers) with the column they work on; across
 the repository it reports the transforms that occur in two files or more, typically
-once in training and again, slightly differently, in serving. Part 2 of the migration
-moves such features into a Feast feature repository.
+once in training and again, slightly differently, in serving, and where the copies
+differ (module constants compared by value). `preprocessing-to-feast` moves such
+features into a Feast feature repository; functions it has migrated are not reported.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from dataclasses import replace
 
 import libcst as cst
 
+from infragap.migrate.analysis.canonical import canonical, module_constants
+from infragap.migrate.analysis.expression_diff import code as one_line
+from infragap.migrate.analysis.expression_diff import differences, normal
+from infragap.migrate.analysis.feature_functions import DEPRECATED
 from infragap.migrate.results import Finding
 from infragap.migrate.rules.base import Rule, rule
 from infragap.migrate.source import Source
@@ -22,6 +27,28 @@ from infragap.migrate.source import Source
 PANDAS = {"pandas.cut", "pandas.qcut", "pandas.get_dummies", "pandas.factorize"}
 WINDOWS = {"rolling", "expanding", "ewm"}
 SEP = "\x1f"
+
+
+def _difference(finding: Finding, others: list[Finding]) -> str:
+    """ ", and the copies differ: X here vs Y in other.py:9" for the first copy that differs."""
+    mine = cst.parse_expression(finding.key.split(SEP, 2)[2])
+    for other in others:
+        theirs = cst.parse_expression(other.key.split(SEP, 2)[2])
+        if normal(mine) != normal(theirs):
+            parts = "; ".join(f"{a} here vs {b}" for a, b in differences(mine, theirs))
+            return f", and the copies differ: {parts} in {other.path}:{other.line}"
+    return ""
+
+
+def _frame(node: cst.CSTNode) -> str:
+    """The name of the first frame the call reads a column of (`df` in `df["age"]`)."""
+    if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.slice:
+        return node.value.value
+    for child in node.children:
+        found = _frame(child)
+        if found:
+            return found
+    return ""
 
 
 def _column(node: cst.CSTNode | None) -> str:
@@ -43,8 +70,19 @@ class _Transforms(cst.CSTVisitor):
     def __init__(self, source: Source) -> None:
         self.source = source
         self.found: list[tuple[cst.Call, str, str]] = []  # call, operation, column
+        self.migrated = 0  # depth inside functions preprocessing-to-feast deprecated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        marks = (line.comment.value for line in node.leading_lines if line.comment)
+        self.migrated += any(DEPRECATED in mark for mark in marks)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        marks = (line.comment.value for line in original_node.leading_lines if line.comment)
+        self.migrated -= any(DEPRECATED in mark for mark in marks)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if self.migrated:
+            return
         qualname = self.source.qualname(node.func) or ""
         first = node.args[0].value if node.args else None
         if qualname in PANDAS:
@@ -68,7 +106,7 @@ class DuplicatedPreprocessing(Rule):
         "Features recomputed by hand in training and again in serving drift apart, so "
         "the model serves on inputs it was not trained on (training/serving skew)."
     )
-    planned = "part 2 moves these features into a Feast feature repository"
+    fixes = ("preprocessing-to-feast",)
     prefilter = re.compile(
         r"\b(?:cut|qcut|get_dummies|factorize|rolling|expanding|ewm|Encoder|Scaler|"
         r"KBinsDiscretizer|Binarizer)\b"
@@ -77,10 +115,11 @@ class DuplicatedPreprocessing(Rule):
     def find(self, source: Source) -> list[Finding]:
         visitor = _Transforms(source)
         source.module.visit(visitor)
+        constants = module_constants(source) if visitor.found else {}
         found = []
         for call, operation, column in visitor.found:
             label = f"{operation} on {column!r}" if column else operation
-            code = re.sub(r"\s+", "", source.code(call))
+            code = one_line(canonical(source, call, constants, _frame(call)))  # by meaning
             key = SEP.join((operation, column, code))
             found.append(self.finding(source, call, label, key=key))
         return found
@@ -95,11 +134,9 @@ class DuplicatedPreprocessing(Rule):
             paths = sorted({f.path for f in group})
             if len(paths) < 2:
                 continue
-            differ = len({f.key for f in group}) > 1
             for finding in group:
-                others = ", ".join(f"{o.path}:{o.line}" for o in group if o.path != finding.path)
-                message = f"{finding.message} is computed in {len(paths)} files (also {others})"
-                if differ:
-                    message += ", and the copies differ"
-                kept.append(replace(finding, message=message))
+                others = [o for o in group if o.path != finding.path]
+                where = ", ".join(f"{o.path}:{o.line}" for o in others)
+                message = f"{finding.message} is computed in {len(paths)} files (also {where})"
+                kept.append(replace(finding, message=message + _difference(finding, others)))
         return sorted(kept, key=lambda f: (f.path, f.line, f.column))

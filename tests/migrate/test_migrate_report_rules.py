@@ -81,7 +81,41 @@ def test_the_same_feature_in_two_files_is_reported_in_both():
     findings = RULES.get("duplicated-preprocessing").aggregate(train + serve)
     assert [(f.path, f.line) for f in findings] == [("serve.py", 2), ("train.py", 2)]
     assert "pd.cut on 'age' is computed in 2 files (also train.py:2)" in findings[0].message
-    assert findings[0].message.endswith("and the copies differ")
+    assert findings[0].message.endswith(
+        ", and the copies differ: bins=[0, 18, 55] here vs bins=[0, 18, 50] in train.py:2"
+    )
+    assert findings[0].fixes == ("preprocessing-to-feast",)
+
+
+def test_copies_that_differ_only_in_names_are_the_same():
+    train = _find(
+        "train.py",
+        """\
+        import pandas as pd
+        BINS = [0, 18, 50]
+        df["age_b"] = pd.cut(df["age"], bins=BINS)
+        """,
+    )
+    serve = _find(
+        "serve.py",
+        """\
+        from pandas import cut
+        x["age_b"] = cut(x["age"], bins=[0, 18, 50])  # the same edges, written out
+        """,
+    )
+    findings = RULES.get("duplicated-preprocessing").aggregate(train + serve)
+    assert len(findings) == 2 and not any("differ" in f.message for f in findings)
+
+
+def test_functions_preprocessing_to_feast_migrated_are_not_reported():
+    code = """\
+        import pandas as pd
+        # Deprecated (infragap migrate: preprocessing-to-feast): Feast serves these features
+        def build(df):
+            df["age_b"] = pd.cut(df["age"], bins=[0, 18, 50])
+            return df
+        """
+    assert _find("train.py", code) == []
 
 
 def test_identical_copies_are_reported_without_claiming_a_difference():

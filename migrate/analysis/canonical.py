@@ -1,0 +1,118 @@
+"""Expressions in a canonical form, so two copies compare by meaning, not spelling.
+
+`AGE_BINS = [0, 18, 35, 55, 120]` at the top of a file is data, not code: copies of a
+feature that differ only in the name of their bins list are the same when the lists
+are equal, and differ when the lists do. So `canonical` inlines module constants with
+literal values (numbers, strings, containers of them, `np.inf` and the like), writes
+imported names in full (`cut` from `from pandas import cut` is `pd.cut`), and can give
+the frame one name (`x["age"]` and `df["age"]` are the same column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import libcst as cst
+
+from infragap.migrate.analysis.statements import only_small
+from infragap.migrate.source import Source
+
+LITERAL_ATTRIBUTES = frozenset(
+    {"numpy.inf", "numpy.nan", "numpy.pi", "numpy.e", "math.inf", "math.nan", "math.pi"}
+)
+
+
+def is_literal(source: Source, expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
+        return True
+    if isinstance(expr, cst.ConcatenatedString):
+        return is_literal(source, expr.left) and is_literal(source, expr.right)
+    if isinstance(expr, cst.Name):
+        return expr.value in ("True", "False", "None")
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
+        return is_literal(source, expr.expression)
+    if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+        return all(
+            isinstance(e, cst.Element) and is_literal(source, e.value) for e in expr.elements
+        )
+    if isinstance(expr, cst.Dict):
+        return all(
+            isinstance(e, cst.DictElement)
+            and is_literal(source, e.key)
+            and is_literal(source, e.value)
+            for e in expr.elements
+        )
+    if isinstance(expr, cst.Attribute):
+        return source.qualname(expr) in LITERAL_ATTRIBUTES
+    return False
+
+
+def module_constants(source: Source) -> dict[str, cst.BaseExpression]:
+    """NAME -> literal value, for names the module assigns exactly once, at top level."""
+    found: dict[str, cst.BaseExpression] = {}
+    assigned: dict[str, int] = {}
+    for stmt in source.module.body:
+        small = only_small(stmt)
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Name):
+                assigned[target.value] = assigned.get(target.value, 0) + 1
+                if is_literal(source, small.value):
+                    found[target.value] = small.value
+    return {name: value for name, value in found.items() if assigned[name] == 1}
+
+
+class _Substitute(cst.CSTTransformer):
+    def __init__(self, names: Mapping[str, cst.BaseExpression]) -> None:
+        self.names = names
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self.names.get(original_node.value, updated_node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return True
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        return updated_node.with_changes(attr=original_node.attr)  # `x.AGE_BINS` is no constant
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        return True
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+
+def substitute(
+    expr: cst.BaseExpression, names: Mapping[str, cst.BaseExpression]
+) -> cst.BaseExpression:
+    """`expr` with every name read (not attributes, not keywords) in `names` replaced."""
+    if not names:
+        return expr
+    result = expr.visit(_Substitute(names))
+    assert isinstance(result, cst.BaseExpression)
+    return result
+
+
+SHORT = {"pandas": "pd", "numpy": "np"}  # how everyone writes them
+
+
+def canonical(
+    source: Source,
+    expr: cst.BaseExpression,
+    constants: Mapping[str, cst.BaseExpression],
+    frame: str = "",
+) -> cst.BaseExpression:
+    """`expr` with constants inlined, imports written in full, the frame called `df`."""
+    names: dict[str, cst.BaseExpression] = {}
+    for local, qualname in source.aliases.items():
+        if local in source.module_names and not qualname.startswith("."):
+            head, _, rest = qualname.partition(".")
+            names[local] = cst.parse_expression(
+                ".".join(filter(None, [SHORT.get(head, head), rest]))
+            )
+    names.update(constants)
+    if frame:
+        names[frame] = cst.Name("df")
+    return substitute(expr, names)

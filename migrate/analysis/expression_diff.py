@@ -1,0 +1,110 @@
+"""Where two versions of the same expression differ, as pairs of code fragments.
+
+Both sides are walked together; where their shapes part, the smallest enclosing
+argument (or the differing node, outside any call) is reported, so a difference reads
+as `bins=[0, 18, 35, 50, 120]` vs `bins=[0, 18, 35, 55, 120]`, not as `50` vs `55`.
+Whitespace, comments and the quoting style of strings never count as differences.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+_MODULE = cst.Module(body=[])
+
+
+def normal(node: cst.CSTNode) -> str:
+    """Code of `node` with layout removed: the form two copies are compared in."""
+    return "".join(_MODULE.code_for_node(_strip(node)).split())
+
+
+def _strip(node: cst.CSTNode) -> cst.CSTNode:
+    class Strip(cst.CSTTransformer):
+        def leave_SimpleString(
+            self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+        ) -> cst.SimpleString:
+            value = original_node.evaluated_value
+            if isinstance(value, bytes):
+                return updated_node
+            return updated_node.with_changes(value=_quoted(value))
+
+        def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+            return updated_node.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+
+        def leave_TrailingWhitespace(
+            self, original_node: cst.TrailingWhitespace, updated_node: cst.TrailingWhitespace
+        ) -> cst.TrailingWhitespace:
+            return updated_node.with_changes(comment=None)
+
+        def leave_EmptyLine(
+            self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine
+        ) -> cst.EmptyLine:
+            return updated_node.with_changes(comment=None)
+
+    stripped = node.visit(Strip())
+    assert isinstance(stripped, cst.CSTNode)
+    return stripped
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def code(node: cst.CSTNode) -> str:
+    """Readable one-line code of `node` (single spaces, no comments)."""
+    return " ".join(_MODULE.code_for_node(_strip(node)).split())
+
+
+def differences(a: cst.CSTNode, b: cst.CSTNode) -> list[tuple[str, str]]:
+    """(code in a, code in b) for each place the two differ; [] when they are the same."""
+    if normal(a) == normal(b):
+        return []
+    return _walk(a, b, None)
+
+
+def _walk(a: cst.CSTNode, b: cst.CSTNode, arg: tuple[cst.Arg, cst.Arg] | None) -> list:
+    if normal(a) == normal(b):
+        return []
+    if isinstance(a, cst.Arg) and isinstance(b, cst.Arg):
+        arg = (a, b)
+    left, right = _parts(a), _parts(b)
+    if type(a) is not type(b) or len(left) != len(right) or not left:
+        # A call whose arguments differ in number shows best whole; a differing value
+        # shows best with the argument it is the value of.
+        whole = isinstance(a, cst.Call) and type(a) is type(b)
+        shown = arg if arg is not None and not whole else (a, b)
+        return [(code(shown[0]), code(shown[1]))]
+    found: list[tuple[str, str]] = []
+    for one, other in zip(left, right, strict=True):
+        for pair in _walk(one, other, arg):
+            if pair not in found:
+                found.append(pair)
+    return found
+
+
+def _parts(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The children that carry meaning (no whitespace, commas, brackets)."""
+    return [
+        child
+        for child in node.children
+        if not isinstance(
+            child,
+            (
+                cst.BaseParenthesizableWhitespace,
+                cst.Comma,
+                cst.LeftParen,
+                cst.RightParen,
+                cst.LeftSquareBracket,
+                cst.RightSquareBracket,
+                cst.LeftCurlyBrace,
+                cst.RightCurlyBrace,
+                cst.Dot,
+                cst.AssignEqual,
+                cst.Colon,
+                cst.Comment,
+                cst.TrailingWhitespace,
+                cst.EmptyLine,
+                cst.Newline,
+            ),
+        )
+    ]
