@@ -112,7 +112,8 @@ def fix_file(
     digest = hashlib.sha256(loaded.raw).hexdigest()
     prior = (priors or {}).get(candidate.rel) or Prior(loaded.text, digest)
     if prior.digest != digest:
-        return FileFix(candidate.rel, Status.FAILED, reason="changed on disk during the run")
+        reason = "changed on disk during the run: run apply again"
+        return FileFix(candidate.rel, Status.FAILED, reason=reason)
     before, text = loaded.text, prior.text
     source = Source(text, candidate.rel, candidate.language)
     problem = source.parse_problem()

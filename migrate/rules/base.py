@@ -24,6 +24,7 @@ from infragap.registry import Registry
 
 Kind = Literal["safe", "unsafe", "report-only"]
 Scope = Literal["file", "repository"]
+LANGUAGE_NAMES = {"python": "Python", "shell": "shell"}
 Options = Mapping[str, str]
 
 
@@ -135,7 +136,7 @@ def run_fix(rule_: Rule, source: Source, options: Options) -> RuleResult:
         return RuleResult.failed(source.text, str(err))
     except Exception as err:  # a rule bug must not stop the run or touch the file
         return RuleResult.failed(source.text, f"internal error in {rule_.id}: {err!r}")
-    problem = output_problem(rule_, source, result)
+    problem = _output_problem(rule_, source, result)
     if problem:
         return RuleResult.failed(source.text, f"{problem}; file left as is")
     return result
@@ -149,7 +150,7 @@ def run_fix_repository(rule_: Rule, sources: Sequence[Source], options: Options)
         return RepositoryFix(failure=f"internal error in {rule_.id}: {err!r}")
     by_path = {source.path: source for source in sources}
     for path, result in fix.results.items():
-        problem = output_problem(rule_, by_path[path], result)
+        problem = _output_problem(rule_, by_path[path], result)
         if problem:
             return RepositoryFix(failure=f"{path}: {problem}; nothing written")
     problem = _new_files_problem(rule_, fix.new_files)
@@ -158,12 +159,12 @@ def run_fix_repository(rule_: Rule, sources: Sequence[Source], options: Options)
     return fix
 
 
-def output_problem(rule_: Rule, source: Source, result: RuleResult) -> str:
+def _output_problem(rule_: Rule, source: Source, result: RuleResult) -> str:
     """Why a rule's output must not be written (it does not parse), or ""."""
     if result.text != source.text:
         problem = _syntax_problem(result.text, source.path, source.language)
         if problem:
-            return f"{rule_.id} produced invalid {source.language} ({problem})"
+            return f"{rule_.id} produced invalid {LANGUAGE_NAMES[source.language]} ({problem})"
     return _new_files_problem(rule_, result.new_files)
 
 
@@ -171,8 +172,9 @@ def _new_files_problem(rule_: Rule, files: Sequence[NewFile]) -> str:
     for new in files:
         language = language_of_name(new.path)
         problem = _syntax_problem(new.text, new.path, language) if language else ""
-        if problem:
-            return f"{rule_.id} would create invalid {language} in {new.path} ({problem})"
+        if problem and language:
+            what = LANGUAGE_NAMES[language]
+            return f"{rule_.id} would create invalid {what} in {new.path} ({problem})"
     return ""
 
 
