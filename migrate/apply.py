@@ -257,8 +257,8 @@ def _write(root: Path, fix: FileFix) -> None:
         if target.exists():
             if target.read_bytes() != data:
                 raise MigrateError(
-                    f"{new.path} already exists and differs: move it away, or pick another "
-                    "name with --option repository=... or --option model_name=..."
+                    f"{new.path} already exists and differs: move it away and run apply "
+                    "again (`infragap migrate list` shows which rules can write elsewhere)"
                 )
             continue
         pending.append((target, data))
