@@ -31,11 +31,11 @@ from infragap.migrate.analysis.call_sites import call_sites
 from infragap.migrate.analysis.expression_diff import code as one_line
 from infragap.migrate.analysis.feature_functions import (
     DEPRECATED,
-    Feature,
     FeatureFunction,
     feature_functions,
 )
 from infragap.migrate.analysis.feature_pairs import FeaturePair, candidate_pairs, orient
+from infragap.migrate.analysis.feature_values import ROW_MODULES, Feature
 from infragap.migrate.analysis.names import all_names
 from infragap.migrate.analysis.source_tables import source_table
 from infragap.migrate.edits import unique_name
@@ -64,7 +64,6 @@ DEFAULT_TIMESTAMP = "event_timestamp"
 HISTORICAL = "point-in-time values of its features for the same rows"  # the twins' docstrings
 ONLINE = "its features as materialised in Feast's online store"
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-ROW_MODULES = ("pandas", "numpy", "math")
 
 
 @rule("preprocessing-to-feast")

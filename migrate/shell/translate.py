@@ -30,8 +30,19 @@ from infragap.migrate.generators.airflow_dag import (
     Variable,
 )
 from infragap.migrate.results import Note
+from infragap.migrate.shell.nodes import (
+    assigned_names,
+    assigns_only,
+    backgrounded,
+    commands_in,
+    literal_items,
+    read_elsewhere,
+    runs_only,
+    statements_after,
+    wait_index,
+)
 from infragap.migrate.shell.steps import step_name
-from infragap.migrate.shell.syntax import Node, Script, named_children, walk
+from infragap.migrate.shell.syntax import Node, Script, named_children
 from infragap.migrate.shell.words import (
     SCRIPT_DIR,
     Names,
@@ -63,6 +74,7 @@ ONE_TASK = {
     "test_command": "a test decides whether the script goes on",
 }
 HERE_DOC = "a here-document or here-string feeds the command"
+STATEFUL = frozenset({"cd", "set", "source", ".", "export", "unset", *WHOLE_SCRIPT})
 DECLARATIONS = frozenset({"declare", "typeset", "local", "readonly"})
 LOGICAL_DATE = "{{ ds }}"
 RUN_SCRIPT = "INFRAGAP_SCRIPT"
@@ -204,13 +216,13 @@ class _Walker:
         index = 0
         while index < len(statements):
             node = statements[index]
-            if _backgrounded(node):
-                end = _wait_index(self.script, statements, index)
+            if backgrounded(node):
+                end = wait_index(self.script, statements, index)
                 why = "background jobs (`&`) run side by side until `wait`"
                 self.one_task(statements[index : end + 1], why)
                 index = end + 1
                 continue
-            self.statement(node, last=not _statements_after(node))
+            self.statement(node, last=not statements_after(node))
             index += 1
 
     def finish_block(self) -> None:
@@ -341,7 +353,7 @@ class _Walker:
         simple = all(p.type in ("variable_assignment", "variable_name") for p in parts)
         if keyword in DECLARATIONS or not simple:
             defined = {self.script.code(p) for p in parts if p.type == "variable_name"}
-            defined |= _assigned_names(self.script, node)
+            defined |= assigned_names(self.script, node)
             self.setup(line, self.script.code(node), defined)
             self.state.make_shell(defined)
             return
@@ -387,8 +399,8 @@ class _Walker:
 
     def conditional(self, node: Node) -> None:
         condition = node.child_by_field_name("condition")
-        if _assigns_only(node) and (condition is None or condition.type == "test_command"):
-            defined = _assigned_names(self.script, node)
+        if assigns_only(node) and (condition is None or condition.type == "test_command"):
+            defined = assigned_names(self.script, node)
             self.setup(self.script.line(node), self.script.code(node), defined)
             self.state.make_shell(defined)
         else:
@@ -402,13 +414,13 @@ class _Walker:
             if node.field_name_for_child(i) == "value"
         ]
         body = node.child_by_field_name("body")
-        items = _literal_items(self.script, values)
+        items = literal_items(self.script, values)
         dates = bool(DATE_NAME.search(variable)) or bool(
             items and all(ISO_DATE.fullmatch(item) for item in items)
         )
         if dates and not self.date_loop and not self.state.iteration and body is not None:
             self._date_loop(node, variable, values, body)
-        elif items and body is not None and _runs_only(body) and not self.state.iteration:
+        elif items and body is not None and runs_only(body, STATEFUL) and not self.state.iteration:
             for item in items:
                 self.state.iteration = ((variable, json.dumps(item)),)
                 self.state.suffix = f"_{_task_id(item)}"
@@ -453,7 +465,7 @@ class _Walker:
         for value in values:
             for name in variables_read(self.script, value):
                 for entry in self.setup_entries[self.emitted :]:
-                    if name in entry.defines and not _read_elsewhere(self.script, name, loop):
+                    if name in entry.defines and not read_elsewhere(self.script, name, loop):
                         entry.consumed = True
                         lines.add(entry.line)
         return ", ".join(f"line {line}" for line in sorted(lines))
@@ -546,16 +558,16 @@ class _Walker:
 
     def one_task(self, nodes: list[Node], why: str) -> None:
         """Commands that must run in one shell: one task, with a comment saying why."""
-        steps = [step_name(self.script.code(n)) for n in _commands(nodes)]
+        steps = [step_name(self.script.code(n)) for n in commands_in(nodes)]
         base = "_".join(dict.fromkeys(s for s in steps if s)) or self._first_name(nodes)
         self.task(nodes, base or nodes[0].type, why)
         for node in nodes:
-            for name in _assigned_names(self.script, node):
+            for name in assigned_names(self.script, node):
                 self.state.set_inside_tasks.setdefault(name, self.script.line(node))
         self.notes.append(Note(self.script.line(nodes[0]), f"kept as one task: {why}"))
 
     def _first_name(self, nodes: list[Node]) -> str:
-        for command in _commands(nodes):
+        for command in commands_in(nodes):
             name = command.child_by_field_name("name")
             if name is not None:
                 return self.script.code(name).strip("\"'").rsplit("/", 1)[-1]
@@ -567,130 +579,3 @@ class _Walker:
             candidate, index = f"{task_id}_{index}", index + 1
         self.ids.add(candidate)
         return candidate
-
-
-def _backgrounded(node: Node) -> bool:
-    sibling = node.next_sibling
-    return sibling is not None and not sibling.is_named and sibling.type == "&"
-
-
-def _statements_after(node: Node) -> bool:
-    sibling = node.next_named_sibling
-    while sibling is not None and sibling.type == "comment":
-        sibling = sibling.next_named_sibling
-    return sibling is not None
-
-
-def _wait_index(script: Script, statements: list[Node], start: int) -> int:
-    for index in range(start, len(statements)):
-        name = statements[index].child_by_field_name("name")
-        if statements[index].type == "command" and name is not None and script.code(name) == "wait":
-            return index
-    return len(statements) - 1
-
-
-def _commands(nodes: list[Node]) -> list[Node]:
-    return [n for node in nodes for n in walk(node) if n.type == "command"]
-
-
-_ASSIGN_ONLY = frozenset(
-    {"variable_assignment", "variable_assignments", "declaration_command", "comment"}
-)
-_BRANCHES = frozenset({"else_clause", "elif_clause", "case_item"})
-_NOT_STATEMENTS = frozenset(
-    {"test_command", "word", "string", "raw_string", "concatenation", "simple_expansion"}
-    | {"expansion", "extglob_pattern", "number"}
-)
-
-
-def _assigns_only(node: Node) -> bool:
-    """Whether a conditional's branches only set variables (around tests and comments)."""
-    for child in named_children(node):
-        if child.type in _BRANCHES:
-            if not _assigns_only(child):
-                return False
-        elif child.type not in _ASSIGN_ONLY and child.type not in _NOT_STATEMENTS:
-            return False
-    return True
-
-
-def _assigned_names(script: Script, node: Node) -> set[str]:
-    """The variables `node` sets: assignments, loop variables, `read NAME` and kin."""
-    names = set()
-    for child in walk(node):
-        if child.type == "variable_assignment":
-            names.add(script.code(child.child_by_field_name("name")))
-        elif child.type == "for_statement":
-            names.add(script.code(child.child_by_field_name("variable")))
-        elif child.type == "command" and _command_name(child) in _READERS:
-            arguments = [script.code(c) for c in child.children_by_field_name("argument")]
-            names |= {a for a in arguments if re.fullmatch(r"[A-Za-z_]\w*", a)}
-    return names
-
-
-_READERS = frozenset({"read", "mapfile", "readarray"})
-
-
-def _literal_items(script: Script, values: list[Node]) -> list[str] | None:
-    """The loop's items when every one is literal text (no expansion, no glob)."""
-    items = []
-    for value in values:
-        expr = to_python(script, value, Names()).expr
-        try:
-            item = json.loads(expr) if expr is not None else None
-        except json.JSONDecodeError:  # an expression, not one literal
-            return None
-        if not isinstance(item, str):
-            return None
-        items.append(item)
-    return items or None
-
-
-def _runs_only(body: Node) -> bool:
-    """A loop body that only runs commands: it changes nothing in the shell itself."""
-    for child in named_children(body):
-        if child.type == "comment":
-            continue
-        if child.type not in ("command", "list", "redirected_statement"):
-            return False
-        for node in walk(child):
-            if node.type == "declaration_command":
-                return False
-            if node.type == "variable_assignment" and node.parent.type != "command":
-                return False  # `A=1 cmd` sets A for that command only
-            if node.type == "command" and _command_name(node) in _STATEFUL:
-                return False
-    return True
-
-
-_STATEFUL = frozenset({"cd", "set", "source", ".", "export", "unset", *WHOLE_SCRIPT})
-
-
-def _command_name(command: Node) -> str:
-    name = command.child_by_field_name("name")
-    return name.text.decode("utf-8").strip("\"'") if name is not None else ""
-
-
-def _read_elsewhere(script: Script, name: str, loop: Node) -> bool:
-    """Whether `name` is expanded anywhere but in its own assignments and the loop header."""
-    body = loop.child_by_field_name("body")
-    for node in walk(script.root):
-        if node.type not in ("simple_expansion", "expansion"):
-            continue
-        if name not in variables_read(script, node):
-            continue
-        in_header = loop.start_byte <= node.start_byte and (
-            body is None or node.start_byte < body.start_byte
-        )
-        if not in_header and not _in_assignment_of(script, node, name):
-            return True
-    return False
-
-
-def _in_assignment_of(script: Script, node: Node, name: str) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.type == "variable_assignment":
-            return script.code(parent.child_by_field_name("name")) == name
-        parent = parent.parent
-    return False
