@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from infragap.migrate.analysis.call_sites import call_sites
 from infragap.migrate.analysis.canonical import canonical
@@ -42,6 +43,7 @@ class FeaturePair:
         names = {f.name for f in self.serving.features}
         return [f.name for f in self.training.features if f.name in names]
 
+    @cached_property
     def differences(self) -> list[Difference]:
         found = []
         for name in self.shared:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 
+from infragap.migrate.generators.text import comment
+
 TODO = "TODO(infragap)"
 JINJA_MARKS = ("{{", "{%", "{#")
 TEMPLATE_SUFFIXES = (".sh", ".bash")  # BashOperator reads such a command as a template file
@@ -119,31 +121,19 @@ def _docstring(spec: DagSpec) -> str:
     return f'"""{body}\n"""'
 
 
-def _comment(text: str, indent: str = "") -> list[str]:
-    lines = textwrap.wrap(
-        text.replace("{{ ds }}", "{{\0ds\0}}"),  # never split a template in two
-        96 - len(indent),
-        initial_indent=f"{indent}# ",
-        subsequent_indent=f"{indent}# ",
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
-    return [line.replace("\0", " ") for line in lines]
-
-
 def _variables(spec: DagSpec) -> list[str]:
-    lines = _comment(spec.variables_comment or "The script's variables.")
+    lines = comment(spec.variables_comment or "The script's variables.")
     lines.append("ENV = {}")
     for variable in spec.variables:
         note = f"  # line {variable.line}" if variable.line else ""
         if variable.note:
-            lines.extend(_comment(variable.note))
+            lines.extend(comment(variable.note))
         lines.append(f'ENV["{variable.name}"] = {variable.expr}{note}')
     return [*lines, ""]
 
 
 def _setups(spec: DagSpec) -> list[str]:
-    lines = _comment(
+    lines = comment(
         "Run before each task's command, as the script ran it before its steps: shell "
         "options and the state only the shell keeps."
     )
@@ -177,7 +167,7 @@ def _dag(spec: DagSpec) -> list[str]:
         "with DAG(",
         f"    dag_id={literal(spec.dag_id)},",
         f"    description={literal(spec.description)},",
-        *_comment(
+        *comment(
             f"{TODO}: {spec.script} was started by hand or by cron: choose a schedule "
             '(e.g. "@daily") and a start_date.',
             "    ",
@@ -194,7 +184,7 @@ def _dag(spec: DagSpec) -> list[str]:
     ]
     for item in spec.items:
         if isinstance(item, Remark):
-            lines.extend(_comment(item.text, "        "))
+            lines.extend(comment(item.text, "        "))
         else:
             lines.extend(_task(spec, item))
     lines.append("    )")
@@ -203,9 +193,9 @@ def _dag(spec: DagSpec) -> list[str]:
 
 def _task(spec: DagSpec, task: Task) -> list[str]:
     indent = "        "
-    lines = _comment(f"{spec.script}:{task.line}", indent)
-    for comment in task.comments:
-        lines.extend(_comment(comment, indent))
+    lines = comment(f"{spec.script}:{task.line}", indent)
+    for text in task.comments:
+        lines.extend(comment(text, indent))
     args = [literal(task.task_id), _string(_runnable(task.command), 12)]
     if task.setup != "SETUP":
         args.append(f"setup={task.setup}")

@@ -17,6 +17,8 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from infragap.migrate.generators.text import comment
+
 TODO = "TODO(infragap)"
 CASTS = {"Float64": "float64", "Int64": "int64", "Bool": "bool"}  # String keeps its dtype
 
@@ -93,17 +95,6 @@ def render_feature_store_yaml(spec: FeastRepoSpec) -> str:
     )
 
 
-def _comment(text: str, indent: str = "") -> list[str]:
-    return textwrap.wrap(
-        text,
-        96 - len(indent),
-        initial_indent=f"{indent}# ",
-        subsequent_indent=f"{indent}# ",
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
-
-
 def render_features_py(spec: FeastRepoSpec) -> str:
     types = sorted({f.dtype for f in spec.on_demand})
     lines = [
@@ -154,23 +145,23 @@ def render_features_py(spec: FeastRepoSpec) -> str:
 def _source_and_view(spec: FeastRepoSpec) -> list[str]:
     entities = ", ".join(entity_name(key) for key in spec.keys)
     lines = [
-        *_comment(spec.source_note),
+        *comment(spec.source_note),
         f"{spec.view}_source = FileSource(",
         f'    name="{spec.view}_source",',
         f'    path=str(ROOT / "{spec.source_path}"),',
-        *_comment(spec.timestamp_note, "    "),
+        *comment(spec.timestamp_note, "    "),
         f'    timestamp_field="{spec.timestamp}",',
         ")",
         "",
     ]
     needed = [*spec.keys, spec.timestamp, *spec.inputs, *(p.name for p in spec.precomputed)]
-    lines += _comment(
+    lines += comment(
         "No schema: `feast apply` reads the table's columns. It must hold "
         + ", ".join(dict.fromkeys(needed))
         + "."
     )
     for item in spec.precomputed:
-        lines += _comment(f"{TODO}: {item.name} ({item.origin}): {item.why}.")
+        lines += comment(f"{TODO}: {item.name} ({item.origin}): {item.why}.")
     lines += [
         f"{spec.view} = FeatureView(",
         f'    name="{spec.view}",',

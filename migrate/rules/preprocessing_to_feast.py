@@ -300,7 +300,7 @@ class _Migration:
         lines = [
             f"{d.feature}: {'; '.join(f'`{a}` vs `{b}`' for a, b in d.pairs)} "
             f"({training.path}:{d.training_line} vs {serving.path}:{d.serving_line})"
-            for d in self.pair.differences()
+            for d in self.pair.differences
         ]
         shared = set(self.pair.shared)
         for function, other in ((training, serving), (serving, training)):
@@ -315,7 +315,7 @@ class _Migration:
     def _notes(self, spec: FeastRepoSpec) -> None:
         training, serving = self.pair.training, self.pair.serving
         todo = f"{TODO} in {self.repository}/features.py"
-        for difference in self.pair.differences():
+        for difference in self.pair.differences:
             parts = "; ".join(f"{a} vs {b}" for a, b in difference.pairs)
             self._edits(serving.source).notes.append(
                 Note(
