@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import libcst as cst
 
+from infragap.migrate.analysis.names import all_names
 from infragap.migrate.analysis.statements import only_small
 from infragap.migrate.source import Source
 
@@ -106,13 +107,22 @@ def canonical(
 ) -> cst.BaseExpression:
     """`expr` with constants inlined, imports written in full, the frame called `df`."""
     names: dict[str, cst.BaseExpression] = {}
-    for local, qualname in source.aliases.items():
-        if local in source.module_names and not qualname.startswith("."):
-            head, _, rest = qualname.partition(".")
-            names[local] = cst.parse_expression(
-                ".".join(filter(None, [SHORT.get(head, head), rest]))
-            )
-    names.update(constants)
-    if frame:
-        names[frame] = cst.Name("df")
+    for local in all_names(expr):
+        qualname = source.aliases.get(local, "")
+        if local == frame:
+            names[local] = cst.Name("df")
+        elif local in constants:
+            names[local] = constants[local]
+        elif qualname and not qualname.startswith(".") and local in source.module_names:
+            head, dot, rest = qualname.partition(".")
+            names[local] = _dotted(SHORT.get(head, head) + dot + rest)
     return substitute(expr, names)
+
+
+def _dotted(name: str) -> cst.BaseExpression:
+    """`a.b.c` as a Name and Attribute chain (cheaper than parsing it)."""
+    head, *rest = name.split(".")
+    expr: cst.BaseExpression = cst.Name(head)
+    for part in rest:
+        expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr

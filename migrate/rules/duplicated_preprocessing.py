@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import replace
+from functools import lru_cache
 
 import libcst as cst
 
 from infragap.migrate.analysis.canonical import canonical, module_constants
 from infragap.migrate.analysis.expression_diff import code as one_line
-from infragap.migrate.analysis.expression_diff import differences, normal
+from infragap.migrate.analysis.expression_diff import differences
 from infragap.migrate.analysis.feature_functions import DEPRECATED
 from infragap.migrate.results import Finding
 from infragap.migrate.rules.base import Rule, rule
@@ -31,13 +32,20 @@ SEP = "\x1f"
 
 def _difference(finding: Finding, others: list[Finding]) -> str:
     """ ", and the copies differ: X here vs Y in other.py:9" for the first copy that differs."""
-    mine = cst.parse_expression(finding.key.split(SEP, 2)[2])
+    mine = finding.key.split(SEP, 2)[2]
     for other in others:
-        theirs = cst.parse_expression(other.key.split(SEP, 2)[2])
-        if normal(mine) != normal(theirs):
-            parts = "; ".join(f"{a} here vs {b}" for a, b in differences(mine, theirs))
+        theirs = other.key.split(SEP, 2)[2]
+        parts = _differences(mine, theirs) if theirs != mine else ""
+        if parts:
             return f", and the copies differ: {parts} in {other.path}:{other.line}"
     return ""
+
+
+@lru_cache(maxsize=1024)
+def _differences(mine: str, theirs: str) -> str:
+    """Where two canonical codes differ; a repository holds many copies of few codes."""
+    pairs = differences(cst.parse_expression(mine), cst.parse_expression(theirs))
+    return "; ".join(f"{a} here vs {b}" for a, b in pairs)
 
 
 def _frame(node: cst.CSTNode) -> str:
