@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from infragap.migrate.analysis.call_sites import call_sites
+from infragap.migrate.analysis.call_sites import CallIndex
 from infragap.migrate.analysis.canonical import canonical
 from infragap.migrate.analysis.expression_diff import differences
 from infragap.migrate.analysis.feature_functions import FeatureFunction
-from infragap.migrate.analysis.handlers import find_handlers
-from infragap.migrate.source import Source
 
 SERVING_WORDS = re.compile(r"(?i)serv|online|api|app|endpoint|predict|request|infer|scor|view")
 TRAINING_WORDS = re.compile(r"(?i)train|preprocess|offline|batch|pipeline|etl|dataset|prepare")
@@ -73,29 +71,26 @@ def candidate_pairs(functions: Sequence[FeatureFunction]) -> list[tuple[FeatureF
     return [(one, other) for _, _, _, one, other in pairs]
 
 
-def orient(
-    one: FeatureFunction, other: FeatureFunction, sources: Sequence[Source]
-) -> FeaturePair | None:
-    """Training and serving copy of a pair, or None when the code does not tell."""
-    lean_one, lean_other = serving_lean(one, sources), serving_lean(other, sources)
-    if lean_one == lean_other:
-        return None
-    return FeaturePair(other, one) if lean_one > lean_other else FeaturePair(one, other)
+def orient(pairs: Sequence[tuple[FeatureFunction, ...]], calls: CallIndex) -> FeaturePair | None:
+    """The first candidate pair whose code tells which copy trains and which serves."""
+    leans: dict[int, int] = {}
+
+    def lean(function: FeatureFunction) -> int:
+        if id(function) not in leans:
+            leans[id(function)] = serving_lean(function, calls)
+        return leans[id(function)]
+
+    for one, other in pairs:
+        if lean(one) != lean(other):
+            return FeaturePair(other, one) if lean(one) > lean(other) else FeaturePair(one, other)
+    return None
 
 
-def serving_lean(function: FeatureFunction, sources: Sequence[Source]) -> int:
+def serving_lean(function: FeatureFunction, calls: CallIndex) -> int:
     """How much the code says this copy serves (positive) or trains (negative)."""
-    lean = 3 if called_by_a_handler(function, sources) else 0
+    sites = calls.sites(function.path, function.name)
+    lean = 3 if any(calls.in_handler(site) for site in sites) else 0
     lean += {"rows": 1, "read": -1}.get(function.origin.kind, 0)
     words = f"{function.path} {function.name}"
     lean += bool(SERVING_WORDS.search(words)) - bool(TRAINING_WORDS.search(words))
     return lean
-
-
-def called_by_a_handler(function: FeatureFunction, sources: Sequence[Source]) -> bool:
-    for site in call_sites(sources, function.path, function.name):
-        if site.caller is None:
-            continue
-        if any(handler.func is site.caller for handler in find_handlers(site.source)):
-            return True
-    return False

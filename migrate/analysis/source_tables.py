@@ -8,12 +8,11 @@ holding one; anything computed is left to the user.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
-from infragap.migrate.analysis.call_sites import call_sites
+from infragap.migrate.analysis.call_sites import CallIndex
 from infragap.migrate.analysis.feature_functions import FeatureFunction
 from infragap.migrate.analysis.names import bindings
 from infragap.migrate.analysis.statements import only_small
@@ -29,7 +28,7 @@ class Table:
     where: str  # "training/build.py:26"
 
 
-def source_table(function: FeatureFunction, sources: Sequence[Source]) -> Table | None:
+def source_table(function: FeatureFunction, calls: CallIndex) -> Table | None:
     origin = function.origin
     params = function.params
     if origin.kind == "read" and not _is_param(origin.expr, params):
@@ -42,7 +41,7 @@ def source_table(function: FeatureFunction, sources: Sequence[Source]) -> Table 
     else:
         return None
     position = params.index(param)
-    for site in call_sites(sources, function.path, function.name):
+    for site in calls.sites(function.path, function.name):
         positional = [a.value for a in site.call.args if a.keyword is None and not a.star]
         if len(positional) <= position:
             continue

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import libcst as cst
 
-from infragap.migrate.analysis.call_sites import call_sites
+from infragap.migrate.analysis.call_sites import CallIndex
 from infragap.migrate.analysis.expression_diff import code as one_line
 from infragap.migrate.analysis.feature_functions import (
     DEPRECATED,
@@ -109,7 +109,8 @@ class PreprocessingToFeast(Rule):
             for function in feature_functions(source)
             if not function.deprecated
         ]
-        chosen = self._pair(functions, sources, options)
+        calls = CallIndex(sources, {f.name for f in functions})
+        chosen = self._pair(functions, calls, options)
         if not isinstance(chosen, FeaturePair):
             return chosen
         for function in (chosen.training, chosen.serving):
@@ -122,10 +123,10 @@ class PreprocessingToFeast(Rule):
         if not keys:
             why = "no join key in the code (a column grouped by, or named *_id)"
             return _refuse(chosen.training, f"{why}: name it with --option entity=COLUMN")
-        return _Migration(chosen, sources, keys, self, options).run()
+        return _Migration(chosen, calls, keys, self, options).run()
 
     def _pair(
-        self, functions: list[FeatureFunction], sources: Sequence[Source], options: Options
+        self, functions: list[FeatureFunction], calls: CallIndex, options: Options
     ) -> FeaturePair | RepositoryFix:
         by_name = {f"{f.path}:{f.name}": f for f in functions}
         given: dict[str, FeatureFunction] = {}
@@ -151,16 +152,16 @@ class PreprocessingToFeast(Rule):
             return FeaturePair(partner, function)
         if not pairs:
             return RepositoryFix()
+        pair = orient(pairs, calls)
+        if pair is not None:
+            return pair
         one, other = pairs[0]
-        pair = orient(one, other, sources)
-        if pair is None:
-            why = (
-                f"the code does not tell which of {one.name}() and {other.name}() trains and "
-                "which serves: name them with --option training=PATH:FUNCTION "
-                "--option serving=PATH:FUNCTION"
-            )
-            return _refuse(one, why, other)
-        return pair
+        why = (
+            f"the code does not tell which of {one.path}: {one.name}() and {other.path}: "
+            f"{other.name}() trains and which serves: name them with --option "
+            "training=PATH:FUNCTION --option serving=PATH:FUNCTION"
+        )
+        return _refuse(one, why, other)
 
 
 def _refuse(function: FeatureFunction, why: str, *more: FeatureFunction) -> RepositoryFix:
@@ -178,13 +179,13 @@ class _Migration:
     def __init__(
         self,
         pair: FeaturePair,
-        sources: Sequence[Source],
+        calls: CallIndex,
         keys: list[str],
         rule_: Rule,
         options: Options,
     ) -> None:
         self.pair = pair
-        self.sources = sources
+        self.calls = calls
         self.keys = keys
         self.service = pair.training.name
         folders = [posixpath.dirname(f.path) for f in (pair.training, pair.serving)]
@@ -230,7 +231,7 @@ class _Migration:
         training reads."""
         training = self.pair.training
         where = f"{training.path}: {training.name}()"
-        table = source_table(training, self.sources)
+        table = source_table(training, self.calls)
         if table is None:
             return (
                 f"TODO-{self.service}-source.parquet",
@@ -349,7 +350,7 @@ class _Migration:
             f'(feature service "{self.service}" in {self.repository}/).',
             86,
         )
-        for site in call_sites(self.sources, function.path, function.name):
+        for site in self.calls.sites(function.path, function.name):
             if site.caller is not function.node:
                 rename_call(self._edits(site.source), site, function, twin)
 
