@@ -9,8 +9,31 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
 from infragap.migrate.analysis.statements import small_statements
+from infragap.migrate.source import Source
 
 MARK = "infragap migrate"  # named in generated comments, so a reader knows where code came from
+
+
+def imported_names(
+    source: Source, modules: Iterable[str]
+) -> tuple[dict[str, str], list[tuple[str, str | None, str | None]]]:
+    """The file's own name for each module, and the imports to add for those it lacks
+    (then named as the module itself)."""
+    names: dict[str, str] = {}
+    needed: list[tuple[str, str | None, str | None]] = []
+    for module_name in modules:
+        local = next(
+            (
+                local
+                for local, qualname in source.aliases.items()
+                if qualname == module_name and local in source.module_names
+            ),
+            None,
+        )
+        if local is None:
+            needed.append((module_name, None, None))
+        names[module_name] = local or module_name
+    return names, needed
 
 
 def parse_statements(code: str, module: cst.Module) -> list[cst.BaseStatement]:

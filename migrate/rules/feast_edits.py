@@ -20,6 +20,7 @@ from infragap.migrate.analysis.names import bindings
 from infragap.migrate.edits import (
     add_imports,
     blank_lines,
+    imported_names,
     insert_after_imports,
     parse_statement,
     parse_statements,
@@ -120,8 +121,8 @@ def apply(edits: ModuleEdits, repository: str) -> str:
     if not edits.store:
         return module.code
     source = edits.source
-    names = {name: _alias(source, name) for name in ("os", "functools", "feast")}
-    module = add_imports(module, [(n, None, None) for n, a in names.items() if a == n])
+    names, needed = imported_names(source, ("os", "functools", "feast"))
+    module = add_imports(module, needed)
     folder = posixpath.dirname(source.path) or "."
     parts = ", ".join(json.dumps(p) for p in posixpath.relpath(repository, folder).split("/"))
     repo = unique_name("FEAST_REPO", source.module_names)
@@ -141,14 +142,6 @@ def apply(edits: ModuleEdits, repository: str) -> str:
     stmts[0] = with_leading(stmts[0], blank_lines(2, comment))
     stmts[-1] = with_leading(stmts[-1], blank_lines(2))
     return insert_after_imports(module, stmts).code
-
-
-def _alias(source: Source, module_name: str) -> str:
-    """The file's own name for an imported module, or the module's name to import it as."""
-    for local, qualname in source.aliases.items():
-        if qualname == module_name and local in source.module_names:
-            return local
-    return module_name
 
 
 class _Rewrite(cst.CSTTransformer):

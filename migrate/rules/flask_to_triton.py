@@ -35,6 +35,7 @@ from infragap.migrate.edits import (
     add_imports,
     blank_lines,
     drop_statements,
+    imported_names,
     insert_after_imports,
     parse_statements,
     with_leading,
@@ -257,25 +258,11 @@ def _spec(source: Source, site: _Site, name: str, options: Options, rule_: Rule)
     )
 
 
-def _module_alias(source: Source, module_name: str) -> str | None:
-    for local, qualname in source.aliases.items():
-        if qualname == module_name and local in source.module_names:
-            return local
-    return None
-
-
 def _rewrite(
     source: Source, sites: list[_Site], spec: TritonModelSpec, url: str, repository: str
 ) -> cst.Module:
-    needed: list[tuple[str, str | None, str | None]] = []
-    names = {}
     modules = ("os", "threading", "numpy", "torch", "tritonclient.http", "tritonclient.utils")
-    for module_name in modules:
-        alias = _module_alias(source, module_name)
-        if alias is None:
-            alias = module_name
-            needed.append((module_name, None, None))
-        names[module_name] = alias
+    names, needed = imported_names(source, modules)
     calls = {call: _infer_call(call, site.inputs) for site in sites for call in site.calls}
     doomed = {node for site in sites for node in site.drop}
     module = source.module.visit(_Replace(calls, doomed))
