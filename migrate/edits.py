@@ -8,7 +8,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-from infragap.migrate.analysis.statements import small_statements
+from infragap.migrate.analysis.statements import is_docstring, small_statements
 from infragap.migrate.source import Source
 
 MARK = "infragap migrate"  # named in generated comments, so a reader knows where code came from
@@ -80,18 +80,9 @@ def after_imports_index(module: cst.Module) -> int:
             break
         if _is_import_line(stmt):
             index = position + 1
-        elif position == 0 and _is_docstring(stmt):
+        elif position == 0 and is_docstring(stmt):
             index = 1
     return index
-
-
-def _is_docstring(stmt: cst.CSTNode) -> bool:
-    smalls = small_statements(stmt)
-    return (
-        len(smalls) == 1
-        and isinstance(smalls[0], cst.Expr)
-        and isinstance(smalls[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def insert_after_imports(module: cst.Module, stmts: Sequence[cst.BaseStatement]) -> cst.Module:

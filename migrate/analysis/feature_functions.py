@@ -18,7 +18,7 @@ import libcst as cst
 from infragap.migrate.analysis.canonical import module_constants
 from infragap.migrate.analysis.feature_values import Feature, FeatureReader, string_index
 from infragap.migrate.analysis.names import all_names, param_names
-from infragap.migrate.analysis.statements import only_small, walk_statements
+from infragap.migrate.analysis.statements import is_docstring, only_small, walk_statements
 from infragap.migrate.source import Source
 
 DEPRECATED = "infragap migrate: preprocessing-to-feast"  # the mark on a migrated function
@@ -104,7 +104,7 @@ def _read_function(
     source: Source, func: cst.FunctionDef, constants: dict[str, cst.BaseExpression]
 ) -> FeatureFunction | None:
     body = list(func.body.body) if isinstance(func.body, cst.IndentedBlock) else []
-    if body and _is_docstring(body[0]):
+    if body and is_docstring(body[0]):
         body = body[1:]
     assigned = [(i, found) for i, stmt in enumerate(body) if (found := column_assignment(stmt))]
     if not assigned:
@@ -142,13 +142,6 @@ def _read_function(
             for line in func.leading_lines
         ),
         constants=constants,
-    )
-
-
-def _is_docstring(stmt: cst.CSTNode) -> bool:
-    small = only_small(stmt)
-    return isinstance(small, cst.Expr) and isinstance(
-        small.value, (cst.SimpleString, cst.ConcatenatedString)
     )
 
 

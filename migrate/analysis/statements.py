@@ -62,3 +62,13 @@ def only_small(stmt: cst.CSTNode) -> cst.BaseSmallStatement | None:
     if isinstance(stmt, cst.SimpleStatementLine) and len(smalls) == 1:
         return smalls[0]
     return None
+
+
+def is_docstring(stmt: cst.CSTNode) -> bool:
+    """A statement that is only a string: a module's, class's or function's docstring."""
+    smalls = small_statements(stmt)
+    return (
+        len(smalls) == 1
+        and isinstance(smalls[0], cst.Expr)
+        and isinstance(smalls[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

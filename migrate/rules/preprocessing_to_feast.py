@@ -118,8 +118,12 @@ class PreprocessingToFeast(Rule):
                 return _refuse(function, function.blocker)
             if f"{function.name}{SUFFIX}" in function.source.module_names:
                 return _refuse(function, f"{function.name}{SUFFIX}() exists already")
-        keys = self.option(options, "entity").split(",") if options.get("entity") else []
-        keys = keys or list(dict.fromkeys([*chosen.training.keys, *chosen.serving.keys]))
+        named = self.option(options, "entity")
+        keys = (
+            named.split(",")
+            if named
+            else [*dict.fromkeys([*chosen.training.keys, *chosen.serving.keys])]
+        )
         if not keys:
             why = "no join key in the code (a column grouped by, or named *_id)"
             return _refuse(chosen.training, f"{why}: name it with --option entity=COLUMN")
@@ -192,9 +196,9 @@ class _Migration:
         parent = posixpath.commonpath(folders)
         self.repository = posixpath.join(parent, rule_.option(options, "repository"))
         self.project = rule_.option(options, "project")
-        self.timestamp, self.timestamp_note = self._timestamp(options.get("timestamp", ""))
+        self.timestamp, self.timestamp_note = self._timestamp(rule_.option(options, "timestamp"))
         self.edits: dict[str, ModuleEdits] = {}
-        self.source_todo = ""
+        self.table, self.table_note, self.table_todo = self._source()
 
     def run(self) -> RepositoryFix:
         training, serving = self.pair.training, self.pair.serving
@@ -251,7 +255,6 @@ class _Migration:
 
     def _spec(self) -> FeastRepoSpec:
         training, serving = self.pair.training, self.pair.serving
-        path, note, self.source_todo = self._source()
         carried: list[Feature] = []
         precomputed: list[Precomputed] = []
         for function in (training, serving):
@@ -273,12 +276,12 @@ class _Migration:
         return FeastRepoSpec(
             project=self.project,
             service=self.service,
-            view=_view_name(path, self.service),
+            view=_view_name(self.table, self.service),
             keys=tuple(self.keys),
             timestamp=self.timestamp,
             timestamp_note=self.timestamp_note,
-            source_path=path,
-            source_note=note,
+            source_path=self.table,
+            source_note=self.table_note,
             frame=training.frame,
             constants=_constants(carried, (training, serving)),
             imports=_imports(carried, (training, serving)),
@@ -331,7 +334,7 @@ class _Migration:
             self._edits(function.source).notes.append(
                 Note(int(line), f"{item.name}: {item.why}: left as a column to fill ({todo})")
             )
-        left = [self.source_todo]
+        left = [self.table_todo]
         if TODO in spec.timestamp_note:
             left.append(f"no time column in the code: check {spec.timestamp}, assumed")
         for what in filter(None, left):
