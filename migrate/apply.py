@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from infragap.atomic import NEW_FILE_MODE, write_atomically
 from infragap.errors import ConfigError
 from infragap.migrate.errors import MigrateError
-from infragap.migrate.files import atomic_write, encode, load
+from infragap.migrate.files import encode, load
 from infragap.migrate.pool import run_all
 from infragap.migrate.results import NewFile, RuleResult, Status
 from infragap.migrate.rules import RULES, Rule, run_fix, run_fix_repository
@@ -64,7 +65,8 @@ class ApplyPlan:
 
 def select_rules(ids: list[str] | None) -> tuple[str, ...]:
     """The named codemods, or every safe one when none is named, in the order they run:
-    unsafe (architecture) rules first, since they consume patterns the safe rules fix."""
+    unsafe (architecture) rules first, since they consume patterns the safe rules fix,
+    then the safe ones; each group in RULES order (RULE_ORDER, then extension rules)."""
     if not ids:
         chosen = [rule for _, rule in RULES if rule.kind == "safe"]
     else:
@@ -263,10 +265,9 @@ def _write(root: Path, fix: FileFix) -> None:
             continue
         pending.append((target, data))
     for target, data in pending:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, data, 0o644)
+        write_atomically(target, data, NEW_FILE_MODE)  # creates the folders on the way
     if fix.after != fix.before:
-        atomic_write(path, encode(fix.after, fix.bom))
+        write_atomically(path, encode(fix.after, fix.bom))  # keeps the file's mode
 
 
 def _inside(root: Path, rel: str) -> Path:

@@ -1,10 +1,7 @@
-"""Reading target files as text under the skip policy, and writing them back atomically."""
+"""Reading target files as text under the skip policy (`infragap.atomic` writes them back)."""
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,25 +47,3 @@ def load(path: Path) -> Loaded:
 
 def encode(text: str, bom: bool) -> bytes:
     return (BOM if bom else b"") + text.encode("utf-8")
-
-
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write `data` to a temp file beside `path`, then rename it over `path`.
-
-    A reader sees the old bytes or the new ones, never half a file. `mode` defaults to
-    the existing file's permission bits (0o644 for a new file).
-    """
-    if mode is None:
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -7,12 +7,11 @@ so a bad input leaves no output behind, and a failed render never leaves half a 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infragap.atomic import write_atomically
 from infragap.errors import MissingDependency
 from infragap.reports import microbench, schema
 from infragap.reports.model import Page
@@ -39,21 +38,6 @@ def environment() -> Any:
 
 def render_html(page: Page) -> str:
     return str(environment().get_template(TEMPLATE).render(page=page))
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Replace `path` in one step: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def build_report(
@@ -86,5 +70,5 @@ def render_report(
     """
     html = build_report(results_paths, benchmark_paths, generated_at)
     output = Path(output)
-    write_text_atomically(output, html)
+    write_atomically(output, html)
     return output

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
+from infragap.atomic import write_json_atomically
 from infragap.processes import Supervisor
 from infragap.registry import Registry
-from infragap.reports.schema import write_atomically
 
 
 @dataclass
@@ -30,7 +30,7 @@ class ResultsRecorder:
         return self.doc["suites"].setdefault(suite, {"status": "running", "error": None})
 
     def save(self) -> None:
-        write_atomically(self.path, self.doc)
+        write_json_atomically(self.path, self.doc)
 
 
 @dataclass

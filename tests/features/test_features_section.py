@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infragap.reports.model import Figure, Table
-from infragap.reports.schema import new_document, write_atomically
+from infragap.atomic import write_json_atomically as write_atomically
+from infragap.reports.schema import new_document
 from infragap.reports.sections.all import SECTIONS, section_for
 
 FEATURES = ("age_bucket", "location_code", "events_7d", "events_30d", "purchases_30d")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
 
 from infragap.migrate.errors import MigrateError
-from infragap.migrate.files import atomic_write, decode, encode
+from infragap.migrate.files import decode, encode
 from infragap.migrate.walk import discover
 
 
@@ -83,13 +81,3 @@ def test_a_single_file_is_its_own_repository(tmp_path):
     _tree(tmp_path, {"one.py": ""})
     root, found, _ = discover(tmp_path / "one.py")
     assert root == tmp_path.resolve() and [c.rel for c in found] == ["one.py"]
-
-
-def test_atomic_write_keeps_the_mode_and_leaves_no_temp_file(tmp_path):
-    path = tmp_path / "tool.py"
-    path.write_text("old\n")
-    path.chmod(0o750)
-    atomic_write(path, b"new\n")
-    assert path.read_bytes() == b"new\n"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o750
-    assert os.listdir(tmp_path) == ["tool.py"]

@@ -20,7 +20,6 @@ import pytest
 
 from infragap import __version__
 from infragap.errors import ResultsError
-from infragap.reports import html as report_html
 from infragap.reports import page as report_page
 from infragap.reports.html import build_report, render_report
 from infragap.reports.sections import GenericSection
@@ -212,7 +211,7 @@ def test_a_failed_write_keeps_the_previous_report_whole(tmp_path, monkeypatch):
     def crash(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report_html.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         render_report([BEFORE, AFTER], output)
     assert output.read_bytes() == previous

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
+from infragap.atomic import write_json_atomically as write_atomically
 from infragap.errors import ResultsError
-from infragap.reports.schema import SCHEMA_VERSION, load, new_document, validate, write_atomically
+from infragap.reports.schema import SCHEMA_VERSION, load, new_document, validate
 
 
 def _doc():

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infragap.atomic import write_json_atomically
 from infragap.naive.pipeline import PIPELINE_DIR, STEPS
-from infragap.reports.schema import write_atomically
 from infragap.suites.base import BenchContext
 from infragap.suites.pipelines import faults, metrics
 from infragap.suites.pipelines.faults import Schedule
@@ -75,7 +75,7 @@ def run_scenario(run: PipelinesRun, name: str, with_faults: bool) -> None:
         faults_file = None
         if with_faults:
             faults_file = run.ctx.work_dir / "faults" / f"{name}-{side}.json"
-            write_atomically(faults_file, {"fail": schedule})
+            write_json_atomically(faults_file, {"fail": schedule})
         record = scenario["sides"].setdefault(side, {"runs": [], "attempts": []})
         with run.ctx.console.status(f"{name}: {side} side, {len(dates)} dates"):
             drive(run, name, dates, faults_file, record)
