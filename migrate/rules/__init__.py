@@ -1,33 +1,31 @@
-"""The rule registry. Importing this package registers every rule; `apply` orders the
-ones it runs itself (see `infragap.migrate.apply.select_rules`).
+"""The rule registry. Importing this package imports every module in it, so each rule
+registers itself, then fills RULES in the order `base.RULE_ORDER` states; `apply` picks
+which run and when (see `infragap.migrate.apply.select_rules`).
 """
 
 from __future__ import annotations
 
-from infragap.migrate.rules import (  # noqa: F401 - imported to register the rules
-    duplicated_preprocessing,
-    flask_to_triton,
-    model_load,
-    preprocessing_to_feast,
-    retry_tenacity,
-    shell_pipeline,
-    shell_to_airflow,
-    timing_metrics,
-)
 from infragap.migrate.rules.base import (
+    RULE_ORDER,
     RULES,
     Option,
     Options,
     Rule,
     fix_sources,
     fix_text,
+    register_in_order,
     run_find,
     run_fix,
     run_fix_repository,
 )
+from infragap.registry import import_plugins
+
+import_plugins("infragap.migrate.rules")
+register_in_order()
 
 __all__ = [
     "RULES",
+    "RULE_ORDER",
     "Option",
     "Options",
     "Rule",

@@ -1,6 +1,7 @@
 """The rule plugin: what every rule declares, the registry, and the never-raising runner.
 
-A rule is a class registered with `@rule("rule-id")`. It finds its pattern in a
+A rule is a class registered with `@rule("rule-id")` in a module of this package and
+named in `RULE_ORDER`, the order rules are listed and run in. It finds its pattern in a
 `Source` (`find`) and, if it is a codemod, rewrites it: one file at a time (`fix`), or,
 for a rule whose pattern spans files (`scope = "repository"`), all of them at once
 (`fix_repository`). All are pure: text in, plain data out, no disk. `run_fix`,
@@ -105,7 +106,27 @@ class Rule:
         )
 
 
+# The order the built-in rules are listed, scanned and run in, stated here rather than
+# left to the order their modules happen to be imported. `apply` runs the unsafe
+# (architecture) rules it was given first, then the safe ones, each group in this order.
+# A new rule goes here; rules from extension modules come after these.
+RULE_ORDER: tuple[str, ...] = (
+    "duplicated-preprocessing",  # report-only
+    "flask-to-triton",  # unsafe
+    "model-load-in-handler",  # safe
+    "preprocessing-to-feast",  # unsafe
+    "retry-loop-to-tenacity",  # safe
+    "shell-pipeline",  # report-only
+    "shell-to-airflow",  # unsafe
+    "timing-log-to-metrics",  # safe
+)
+
 RULES: Registry[Rule] = Registry("migrate rule")
+# @rule fills _FOUND while `infragap.migrate.rules` imports its modules, then
+# register_in_order() fills RULES in RULE_ORDER; a rule registered after that (from an
+# extension module imported later) goes straight to the end of RULES.
+_FOUND: Registry[Rule] = Registry("migrate rule")
+_in_order = False
 
 
 def rule(rule_id: str) -> Callable[[type[Rule]], type[Rule]]:
@@ -113,10 +134,48 @@ def rule(rule_id: str) -> Callable[[type[Rule]], type[Rule]]:
 
     def add(cls: type[Rule]) -> type[Rule]:
         cls.id = rule_id
-        RULES.register(rule_id)(cls())
+        (RULES if _in_order else _FOUND).register(rule_id)(cls())
         return cls
 
     return add
+
+
+def in_order(found: Mapping[str, Rule], order: Sequence[str]) -> list[Rule]:
+    """The built-in rules of `found` in `order`, then the others (extensions) by id.
+
+    Raises ValueError unless `order` names every built-in rule exactly once.
+    """
+    twice = sorted({name for name in order if order.count(name) > 1})
+    if twice:
+        raise ValueError(f"RULE_ORDER names {', '.join(twice)} more than once: keep one")
+    builtin = [name for name, found_rule in found.items() if _is_builtin(found_rule)]
+    missing = [name for name in builtin if name not in order]
+    if missing:
+        raise ValueError(
+            f"{', '.join(missing)}: not in RULE_ORDER (migrate/rules/base.py); "
+            "add each rule where it should run"
+        )
+    unknown = [name for name in order if name not in builtin]
+    if unknown:
+        raise ValueError(
+            f"RULE_ORDER names {', '.join(unknown)}, which no rule module registers: "
+            "remove the name or restore the rule"
+        )
+    extensions = sorted(name for name in found if name not in builtin)
+    return [found[name] for name in (*order, *extensions)]
+
+
+def _is_builtin(rule_: Rule) -> bool:
+    return type(rule_).__module__.startswith(f"{__package__}.")
+
+
+def register_in_order() -> None:
+    """Fill RULES from the rules found; `infragap.migrate.rules` calls it once, after
+    importing every rule module."""
+    global _in_order
+    for found in in_order(dict(_FOUND), RULE_ORDER):
+        RULES.register(found.id)(found)
+    _in_order = True
 
 
 def run_find(rule_: Rule, source: Source) -> list[Finding]:
