@@ -8,6 +8,7 @@ level, so Ctrl-C or a crash still leaves everything measured so far, marked inco
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infragap.environment import run_metadata, utc_now
-from infragap.errors import InfragapError
+from infragap.errors import ConfigError, InfragapError
 from infragap.processes import Supervisor
 from infragap.reports.schema import new_document
 from infragap.suites.all import SUITES
@@ -33,7 +34,25 @@ class BenchRun:
     failed: list[str] = field(default_factory=list)
 
 
+HELP_EPILOG = "`infragap bench SUITE --help` shows the common options and that suite's alone."
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add bench's options to `parser`, which must be made with add_help=False: bench
+    brings its own -h/--help, which after suite names shows only their options."""
+    parser.epilog = HELP_EPILOG
+    _add_common_arguments(parser)
+    for _name, suite in SUITES:
+        _add_suite_arguments(parser, suite)
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-h",
+        "--help",
+        action=_SuiteHelp,
+        help="show this help (after SUITE names: only their options) and exit",
+    )
     parser.add_argument(
         "suites",
         nargs="*",
@@ -65,8 +84,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the HTML report at the end (`infragap report` renders it later)",
     )
-    for _name, suite in SUITES:
-        suite.add_arguments(parser)
+
+
+def _add_suite_arguments(parser: argparse.ArgumentParser, suite: Suite) -> None:
+    """The suite's own option group(s), each headed by the suite's description."""
+    # argparse lists a parser's groups only in this private attribute.
+    first_new = len(parser._action_groups)
+    suite.add_arguments(parser)
+    for group in parser._action_groups[first_new:]:
+        group.description = group.description or suite.description
+
+
+class _SuiteHelp(argparse.Action):
+    """-h/--help. argparse has read the SUITE names before the flag, so `infragap bench
+    serving --help` can show the common options and the serving suite's alone."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        names = getattr(namespace, "suites", None) or []
+        if names:
+            try:
+                suites = [SUITES.get(name) for name in dict.fromkeys(names)]
+            except ConfigError as error:
+                parser.error(str(error))
+            parser = _help_parser(parser, suites)
+        parser.print_help()
+        parser.exit()
+
+
+def _help_parser(parser: argparse.ArgumentParser, suites: list[Suite]) -> argparse.ArgumentParser:
+    """A parser like `parser` that holds the common options and only these suites'."""
+    shown = argparse.ArgumentParser(
+        prog=parser.prog,
+        description=parser.description,
+        epilog=parser.epilog,
+        formatter_class=parser.formatter_class,
+        add_help=False,
+    )
+    _add_common_arguments(shown)
+    for suite in suites:
+        _add_suite_arguments(shown, suite)
+    return shown
 
 
 def configure(run: BenchRun) -> None:

@@ -22,7 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"infragap {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    bench_parser = commands.add_parser("bench", help="run benchmark suites side by side")
+    bench_parser = commands.add_parser(
+        "bench",
+        help="run benchmark suites side by side",
+        description="Run benchmark suites side by side and write a results file.",
+        add_help=False,  # bench brings its own -h/--help, which can show one suite
+    )
     bench.add_arguments(bench_parser)
     bench_parser.set_defaults(func=bench.run_bench)
     _add_optional_commands(commands)
