@@ -14,6 +14,8 @@ from typing import Any
 
 import psutil
 
+from infragap.reports.records import GitState, RunMetadata
+
 DISTRIBUTIONS = (
     "infragap",
     "torch",
@@ -77,7 +79,7 @@ def host_info() -> dict[str, Any]:
     }
 
 
-def git_state(cwd: Path | None = None) -> dict[str, Any]:
+def git_state(cwd: Path | None = None) -> GitState:
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(
@@ -92,7 +94,7 @@ def git_state(cwd: Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def run_metadata(run_id: str, seed: int, config: dict[str, Any]) -> dict[str, Any]:
+def run_metadata(run_id: str, seed: int, config: dict[str, Any]) -> RunMetadata:
     return {
         "id": run_id,
         "started_at": utc_now(),

@@ -7,13 +7,18 @@ stay generic and a new plugin needs no edit outside its own file.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from typing import Generic, TypeVar
 
 from infragap.errors import ConfigError
 
 T = TypeVar("T")
+
+PLUGINS_ENV = "INFRAGAP_PLUGINS"
+ENTRY_POINT_GROUP = "infragap.plugins"
 
 
 class Registry(Generic[T]):
@@ -58,3 +63,27 @@ def import_plugins(package: str) -> None:
     root = importlib.import_module(package)
     for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
         importlib.import_module(info.name)
+    import_extensions()
+
+
+def extension_modules(environ: dict[str, str] | None = None) -> list[str]:
+    """Modules outside infragap that add plugins: the `infragap.plugins` entry points of
+    installed distributions, then INFRAGAP_PLUGINS (comma-separated module names)."""
+    names = [ep.value for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    listed = (environ if environ is not None else os.environ).get(PLUGINS_ENV, "")
+    names += [name.strip() for name in listed.split(",") if name.strip()]
+    return names
+
+
+def import_extensions() -> None:
+    """Import every extension module once; one module may add a suite, a load target and a
+    report section together (a whole pair). Child processes inherit INFRAGAP_PLUGINS, so
+    the Locust process finds the same load targets as the harness."""
+    for name in extension_modules():
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise ConfigError(
+                f"cannot import the plugin module {name!r} ({error}): fix {PLUGINS_ENV} or "
+                "the `infragap.plugins` entry point, or install the module"
+            ) from error

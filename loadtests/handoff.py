@@ -1,4 +1,4 @@
-"""What the runner hands to the Locust process: the request file and a few environment variables.
+"""What the runner hands to the Locust process: a few environment variables.
 
 The Locust process imports this module (never the runner), so it stays free of psutil,
 subprocesses and anything else the harness needs.
@@ -6,58 +6,33 @@ subprocesses and anything else the harness needs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from infragap.errors import LoadError
-from infragap.workloads.ranking_requests import RankingRequest
-
-REQUESTS_FILE_VERSION = 1
-
-TARGETS = ("flask", "kserve", "naive-features", "feast-features")
+from infragap.loadtests.target import load_targets
 
 ENV_TARGET = "INFRAGAP_LOAD_TARGET"
 ENV_REQUESTS = "INFRAGAP_LOAD_REQUESTS"
 ENV_LATENCY_LOG = "INFRAGAP_LOAD_LATENCY_LOG"
-ENV_MODEL = "INFRAGAP_LOAD_MODEL"
+ENV_OPTION = "INFRAGAP_LOAD_TARGET_OPTION"
 ENV_USERS = "INFRAGAP_LOAD_USERS"
 ENV_TIMEOUT = "INFRAGAP_LOAD_REQUEST_TIMEOUT_S"
 
 
-def write_requests_file(requests: list[RankingRequest], path: Path) -> None:
-    """Save the seeded request stream for the Locust process (plain fields, not a wire format)."""
-    if not requests:
-        raise LoadError("the request list is empty: generate at least one request")
-    payload = {"version": REQUESTS_FILE_VERSION, "requests": [asdict(r) for r in requests]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload), encoding="utf-8")
-
-
-def read_requests_file(path: Path) -> list[RankingRequest]:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LoadError(
-            f"cannot read the request file {path}: {exc}; write it with write_requests_file"
-        ) from exc
-    if payload.get("version") != REQUESTS_FILE_VERSION or not payload.get("requests"):
-        raise LoadError(
-            f"{path} is not a version-{REQUESTS_FILE_VERSION} request file with requests in it: "
-            "write it again with write_requests_file"
-        )
-    return [RankingRequest(**fields) for fields in payload["requests"]]
-
-
 @dataclass(frozen=True)
 class LocustSettings:
-    """Everything the locustfile needs besides Locust's own command-line options."""
+    """Everything the locustfile needs besides Locust's own command-line options.
+
+    `target_option` is what the target needs to know of the endpoint (Triton's model
+    name, Feast's feature service); empty when it needs nothing.
+    """
 
     target: str
     requests_file: Path
     latency_log: Path
-    model_name: str
+    target_option: str
     users: int
     request_timeout_s: float
 
@@ -66,7 +41,7 @@ class LocustSettings:
             ENV_TARGET: self.target,
             ENV_REQUESTS: str(self.requests_file),
             ENV_LATENCY_LOG: str(self.latency_log),
-            ENV_MODEL: self.model_name,
+            ENV_OPTION: self.target_option,
             ENV_USERS: str(self.users),
             ENV_TIMEOUT: repr(self.request_timeout_s),
         }
@@ -74,17 +49,18 @@ class LocustSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LocustSettings:
         target = environ.get(ENV_TARGET, "")
-        if target not in TARGETS:
+        known = load_targets()
+        if target not in known:
             raise LoadError(
-                f"{ENV_TARGET}={target!r} names no load target: use one of {', '.join(TARGETS)} "
-                "(run_level sets it)"
+                f"{ENV_TARGET}={target!r} names no load target: use one of "
+                f"{', '.join(known.names())} (run_level sets it)"
             )
         try:
             return cls(
                 target=target,
                 requests_file=Path(environ[ENV_REQUESTS]),
                 latency_log=Path(environ[ENV_LATENCY_LOG]),
-                model_name=environ[ENV_MODEL],
+                target_option=environ[ENV_OPTION],
                 users=int(environ[ENV_USERS]),
                 request_timeout_s=float(environ[ENV_TIMEOUT]),
             )

@@ -1,26 +1,24 @@
-"""Locust users for the serving pair, run only inside the Locust subprocess that
+"""The one Locust user, run only inside the Locust subprocess that
 `infragap.loadtests.runner.run_level` starts (Locust's gevent patching stays there).
 
-INFRAGAP_LOAD_TARGET selects the user class (the others are marked abstract; the
-features pair's users live in feature_users.py and are imported here); the
-other INFRAGAP_LOAD_* variables carry the rest. Users are closed-loop with no think
-time. User k sends requests k, k + N, k + 2N, ... of the seeded list (N users), so every
-variant receives the same stream.
+INFRAGAP_LOAD_TARGET names the load target (infragap.loadtests.target); the other
+INFRAGAP_LOAD_* variables carry the rest. Users are closed-loop with no think time.
+User k sends requests k, k + N, k + 2N, ... of the seeded stream (N users), serialised
+before Locust's clock starts, so every variant receives the same requests. Every
+request's exact latency goes to our own log (Locust rounds the times it keeps).
 """
 
 from __future__ import annotations
 
-import json
+import itertools
+import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import gevent
-from locust import events
+from locust import FastHttpUser, constant, events, task
 
-from infragap.loadtests.feature_users import FeastFeaturesUser, NaiveFeaturesUser  # noqa: F401
-from infragap.loadtests.handoff import read_requests_file
+from infragap.loadtests.handoff import LocustSettings
 from infragap.loadtests.latency_log import (
     SPAWNED,
     STOPPING,
@@ -28,44 +26,19 @@ from infragap.loadtests.latency_log import (
     format_marker,
     format_request,
 )
-from infragap.loadtests.stream_user import SETTINGS, StreamUser
-from infragap.workloads.ranking_requests import (
-    RankingRequest,
-    scores_from_flask,
-    scores_from_kserve,
-    to_flask_json,
-    to_kserve_json,
-)
+from infragap.loadtests.target import TARGETS
 
 LOG_BUFFER_BYTES = 1 << 20
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
-
-@dataclass(frozen=True)
-class Wire:
-    """One HTTP wire format: where requests go, how they are encoded, how scores come back."""
-
-    path: str
-    encode: Callable[[RankingRequest], dict[str, Any]]
-    decode: Callable[[dict[str, Any]], list[float]]
-
-
-WIRES = {
-    "flask": Wire("/predict", to_flask_json, scores_from_flask),
-    "kserve": Wire(f"/v2/models/{SETTINGS.model_name}/infer", to_kserve_json, scores_from_kserve),
-}
-
-# Serialized here, before Locust starts its clock, so that the warm-up is spent on load.
-STREAM = (
-    [
-        (json.dumps(WIRES[SETTINGS.target].encode(r)), r.rows)
-        for r in read_requests_file(SETTINGS.requests_file)
-    ]
-    if SETTINGS.target in WIRES
-    else []
-)
+SETTINGS = LocustSettings.from_env(os.environ)
+TARGET = TARGETS.get(SETTINGS.target)
+PATH = TARGET.path(SETTINGS.target_option)
+STREAM = TARGET.bodies(SETTINGS.requests_file, SETTINGS.target_option)
 
 # Appends stay in memory during the run so that no disk write stalls the event loop.
 _log = open(SETTINGS.latency_log, "w", encoding="utf-8", buffering=LOG_BUFFER_BYTES)  # noqa: SIM115
+_user_numbers = itertools.count()
 
 
 @events.init.add_listener
@@ -112,35 +85,42 @@ def _close_log(**_: Any) -> None:
     _log.close()
 
 
-class _RankingUser(StreamUser):
-    abstract = True
-    wire: ClassVar[Wire]
-
-    def stream(self) -> list[tuple[str, int]]:
-        return STREAM
-
-    def path(self) -> str:
-        return self.wire.path
-
-    def answer_problem(self, response: Any, rows: int) -> str | None:
-        try:
-            scores = self.wire.decode(response.json())
-        except (ValueError, KeyError, TypeError):
-            return "HTTP 200 without scores in the body"
-        if len(scores) != rows:
-            return f"HTTP 200 with {len(scores)} scores for {rows} rows"
-        return None
+def transport_problem(response: Any) -> str | None:
+    """Why the response is not an HTTP 200 at all, or None."""
+    if response.status_code == 0:
+        error = response.error
+        return f"no response: {type(error).__name__}: {error}"
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    return None
 
 
-class FlaskRankingUser(_RankingUser):
-    """The naive Flask JSON API: POST /predict, answer {"scores": [...]}."""
+def answer_problem(response: Any, units: int) -> str | None:
+    """Why an HTTP 200 answer is wrong for the target, or None when it is right."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "HTTP 200 without JSON in the body"
+    return TARGET.answer_problem(body, units)
 
-    abstract = SETTINGS.target != "flask"
-    wire = WIRES["flask"]
 
+class TargetUser(FastHttpUser):
+    wait_time = constant(0)
+    network_timeout = SETTINGS.request_timeout_s
+    connection_timeout = SETTINGS.request_timeout_s
 
-class KServeRankingUser(_RankingUser):
-    """The KServe v2 HTTP inference protocol, as Triton serves it."""
+    def on_start(self) -> None:
+        self._position = next(_user_numbers)
 
-    abstract = SETTINGS.target != "kserve"
-    wire = WIRES["kserve"]
+    @task
+    def send(self) -> None:
+        body, units = STREAM[self._position % len(STREAM)]
+        self._position += SETTINGS.users
+        with self.client.post(
+            PATH, data=body, headers=JSON_HEADERS, catch_response=True
+        ) as response:
+            problem = transport_problem(response) or answer_problem(response, units)
+            if problem:
+                response.failure(problem)
+            else:
+                response.success()

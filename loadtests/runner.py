@@ -18,18 +18,17 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import psutil
 
 from infragap.errors import ConfigError, LoadError
-from infragap.loadtests.handoff import TARGETS, LocustSettings, write_requests_file
+from infragap.loadtests.handoff import LocustSettings
 from infragap.loadtests.latency_log import LatencyLog, LevelLoad, parse_log, summarize
+from infragap.loadtests.target import load_targets
 from infragap.processes import Child, Supervisor
 
-__all__ = ["LevelLoad", "Target", "locust_command", "run_level", "write_requests_file"]
+__all__ = ["LevelLoad", "locust_command", "run_level"]
 
-Target = Literal["flask", "kserve", "naive-features", "feast-features"]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 # Locust spawns N users at N per second in one go; this is slack for a slow spawn.
@@ -47,7 +46,7 @@ CPU_SAMPLE_S = 0.5
 class LevelPlan:
     """The Locust run for one level: its options and where its files go."""
 
-    target: Target
+    target: str
     host: str
     users: int
     run_time_s: int
@@ -62,17 +61,16 @@ class LevelPlan:
 
 def plan_level(
     *,
-    target: Target,
+    target: str,
     host: str,
     users: int,
     warmup_s: float,
     duration_s: float,
     requests_file: Path,
     work_dir: Path,
-    model_name: str,
+    target_option: str,
 ) -> LevelPlan:
-    if target not in TARGETS:
-        raise ConfigError(f"unknown load target {target!r}: use one of {', '.join(TARGETS)}")
+    load_targets().get(target)  # an unknown name is a ConfigError listing the known ones
     if users < 1 or warmup_s < 0 or duration_s <= 0:
         raise ConfigError(
             f"bad load level (users={users}, warmup_s={warmup_s}, duration_s={duration_s}): "
@@ -83,7 +81,7 @@ def plan_level(
         target=target,
         requests_file=requests_file.resolve(),
         latency_log=(work_dir / f"latency-{target}-u{users}.log").resolve(),
-        model_name=model_name,
+        target_option=target_option,
         users=users,
         request_timeout_s=REQUEST_TIMEOUT_S,
     )
@@ -181,18 +179,19 @@ def _read_log(plan: LevelPlan, child: Child) -> LatencyLog:
 def run_level(
     supervisor: Supervisor,
     *,
-    target: Target,
+    target: str,
     host: str,
     users: int,
     warmup_s: float,
     duration_s: float,
     requests_file: Path,
     work_dir: Path,
-    model_name: str = "ranker",
+    target_option: str = "",
 ) -> LevelLoad:
     """Run `users` closed-loop users against `host` and measure the window after the warm-up.
 
-    `requests_file` comes from `write_requests_file`. Locust's output goes to
+    `requests_file` is in the format the target reads (see its module in
+    infragap.loadtests.targets); `target_option` is passed to the target. Locust's output goes to
     `<supervisor log dir>/locust-<target>-u<users>.log`, the latency log into `work_dir`.
     Raises LoadError (with the end of Locust's log) if Locust fails or records nothing.
     """
@@ -204,7 +203,7 @@ def run_level(
         duration_s=duration_s,
         requests_file=requests_file,
         work_dir=work_dir,
-        model_name=model_name,
+        target_option=target_option,
     )
     work_dir.mkdir(parents=True, exist_ok=True)
     plan.settings.latency_log.unlink(missing_ok=True)

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import psutil
 
+from infragap.reports.records import ServerUsage
+
 SAMPLE_INTERVAL_S = 0.25
 
 
@@ -49,13 +51,13 @@ class UsageMonitor:
         self._sample()
         self._thread.start()
 
-    def stop(self) -> dict[str, float | int]:
+    def stop(self) -> ServerUsage:
         self._stop.set()
         self._thread.join()
         self._sample()
         cpu_s = sum(self._last[pid] - self._first[pid] for pid in self._last)
-        return {
-            "cpu_s": round(cpu_s, 3),
-            "wall_s": round(time.monotonic() - self._started, 3),
-            "peak_rss_bytes": self.peak_rss_bytes,
-        }
+        return ServerUsage(
+            cpu_s=round(cpu_s, 3),
+            wall_s=round(time.monotonic() - self._started, 3),
+            peak_rss_bytes=self.peak_rss_bytes,
+        )

@@ -5,10 +5,7 @@ Layout (schema_version 1)::
     {
       "schema": "infragap.results", "schema_version": 1,
       "complete": false,               # true only once every suite finished
-      "run": {                         # provenance, see infragap.environment
-        "id", "started_at", "finished_at", "command", "git": {"commit", "dirty"},
-        "versions": {...}, "host": {...}, "seed", "config": {...}
-      },
+      "run": {...},                    # a RunMetadata (reports/records.py)
       "suites": {
         "<suite>": {
           "status": "running" | "complete" | "incomplete" | "failed",
@@ -20,36 +17,27 @@ Layout (schema_version 1)::
       }
     }
 
-Each suite documents its own section in its module docstring: serving in
-infragap.suites.serving.steps, features in infragap.suites.features.suite, pipelines in
-infragap.suites.pipelines.suite.
-
-A serving suite section adds "equivalence", "ceiling" and "variants": {name: {"levels":
-[level, ...]}}; a level holds users, window_s, requests, failures, failure_messages,
-throughput_rps, throughput_per_s, latency_ms (p50, p90, p95, p99, p99_9, max, mean),
-latencies_ms (every successful request, exact), server (cpu_s, wall_s, peak_rss_bytes:
-the server's process tree over the whole level, warm-up included), loadgen
-(cpu_percent_mean, cpu_percent_peak) and triton (null, or the fields of
-infragap.proven.triton.metrics.TritonLevelStats: mean_batch_size, mean_queue_us,
-mean_compute_infer_us, executions, ...). "ceiling" holds batch_rows, rows_per_s (median
-of samples_rows_per_s), requests_per_s, forward_ms, torch_threads and device.
+The records that cross rooms are typed in infragap.reports.records (a level, its
+latency summary and server usage, equivalence, run metadata); each suite extends the
+level in its own records.py and documents the rest of its section in its module
+docstring: serving in infragap.suites.serving.steps, features in
+infragap.suites.features.suite, pipelines in infragap.suites.pipelines.suite.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from infragap.errors import ResultsError
+from infragap.reports.records import RunMetadata
 
 SCHEMA_NAME = "infragap.results"
 SCHEMA_VERSION = 1
 
 
-def new_document(run: dict[str, Any]) -> dict[str, Any]:
+def new_document(run: RunMetadata) -> dict[str, Any]:
     return {
         "schema": SCHEMA_NAME,
         "schema_version": SCHEMA_VERSION,
@@ -76,22 +64,6 @@ def validate(doc: Any, source: str = "results") -> dict[str, Any]:
         if not isinstance(section, dict) or "status" not in section:
             raise ResultsError(f"{source}: suite {name!r} has no status")
     return doc
-
-
-def write_atomically(path: Path, doc: dict[str, Any]) -> None:
-    """Replace `path` in one step, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(doc, out, indent=1, allow_nan=False)
-            out.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def read_json(path: Path, kind: str) -> Any:

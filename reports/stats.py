@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from infragap.reports.records import LatencySummary
+
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 
 
@@ -24,18 +26,22 @@ def nearest_rank(sorted_values: Sequence[float], p: float) -> float:
     return float(sorted_values[max(rank, 1) - 1])
 
 
-def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float | None]:
+def latency_summary(latencies_ms: Sequence[float]) -> LatencySummary:
     """p50..p99.9, max and mean of the given latencies; all None when there are none."""
-    keys = [percentile_key(p) for p in PERCENTILES] + ["max", "mean"]
     if not latencies_ms:
-        return dict.fromkeys(keys)
+        return LatencySummary(
+            p50=None, p90=None, p95=None, p99=None, p99_9=None, max=None, mean=None
+        )
     ordered = sorted(latencies_ms)
-    summary: dict[str, float | None] = {
-        percentile_key(p): nearest_rank(ordered, p) for p in PERCENTILES
-    }
-    summary["max"] = float(ordered[-1])
-    summary["mean"] = math.fsum(ordered) / len(ordered)
-    return summary
+    return LatencySummary(
+        p50=nearest_rank(ordered, 50.0),
+        p90=nearest_rank(ordered, 90.0),
+        p95=nearest_rank(ordered, 95.0),
+        p99=nearest_rank(ordered, 99.0),
+        p99_9=nearest_rank(ordered, 99.9),
+        max=float(ordered[-1]),
+        mean=math.fsum(ordered) / len(ordered),
+    )
 
 
 def rate(count: float, seconds: float) -> float:

@@ -73,7 +73,7 @@ def throughput_latency(levels: Levels, palette: Colours) -> Figure | None:
         for ax, column, label in ((axes[0], 2, "median (p50)"), (axes[1], 3, "tail (p99)")):
             for name, rows in points.items():
                 kept = [
-                    (row[0], row[1], row[column])
+                    (row[0], row[1], float(row[column] or 0.0))
                     for row in rows
                     if row[1] > 0 and row[column] is not None
                 ]

@@ -3,12 +3,15 @@ advantage over each naive variant with bootstrap intervals. Pure: no HTML, no ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from infragap.reports import format as fmt
 from infragap.reports.bootstrap import RatioEstimate, ratio_of_means, ratio_of_percentiles
 from infragap.reports.compare import Metric
+from infragap.reports.records import LevelRecord
+from infragap.suites.serving.records import ServingLevel
 
 PROVEN = "triton"
 BASELINES = ("naive-reload", "naive-hoisted")
@@ -25,9 +28,12 @@ MIN_SECONDS = 5
 
 @dataclass(frozen=True)
 class Level:
+    """One level record of any load-driven suite, read leniently: a field an older or
+    interrupted file lacks reads as empty."""
+
     variant: str
     users: int
-    record: dict[str, Any]
+    record: LevelRecord
 
     @property
     def latencies(self) -> list[float]:
@@ -38,18 +44,19 @@ class Level:
         return list(self.record.get("throughput_per_s") or [])
 
     def latency(self, key: str) -> float | None:
-        return (self.record.get("latency_ms") or {}).get(key)
+        summary = cast(Mapping[str, float | None], self.record.get("latency_ms") or {})
+        return summary.get(key)
 
     @property
     def triton(self) -> dict[str, Any]:
-        return self.record.get("triton") or {}
+        return cast(ServingLevel, self.record).get("triton") or {}
 
     @property
-    def server(self) -> dict[str, Any]:
+    def server(self) -> Mapping[str, Any]:
         return self.record.get("server") or {}
 
     @property
-    def loadgen(self) -> dict[str, Any]:
+    def loadgen(self) -> Mapping[str, Any]:
         return self.record.get("loadgen") or {}
 
 

@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 
 from infragap.errors import LoadError
-from infragap.loadtests.feature_requests import (
-    FEAST_TARGET,
-    NAIVE_TARGET,
-    answer_problem,
+from infragap.loadtests.targets.features import (
     feast_body,
+    feast_problem,
+    naive_problem,
     read_feature_requests,
     write_feature_requests,
 )
@@ -119,10 +118,10 @@ def test_feast_answer_parsing_and_checks():
         ],
     }
     assert feast_columns(body) == {"user_id": [1, 2], "age_bucket": [3, None]}
-    assert answer_problem(FEAST_TARGET, body, 2) is None
-    assert "each of 3" in answer_problem(FEAST_TARGET, body, 3)
-    assert answer_problem(NAIVE_TARGET, {"rows": [{}, {}]}, 2) is None
-    assert "2 feature rows" in answer_problem(NAIVE_TARGET, {"rows": []}, 2)
+    assert feast_problem(body, 2) is None
+    assert "each of 3" in feast_problem(body, 3)
+    assert naive_problem({"rows": [{}, {}]}, 2) is None
+    assert "2 feature rows" in naive_problem({"rows": []}, 2)
     assert feast_body([4], 9, "svc") == {
         "feature_service": "svc",
         "entities": {"user_id": [4], "request_ts": [9]},

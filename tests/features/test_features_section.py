@@ -4,33 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from infragap.reports.model import Figure, Table
 from infragap.atomic import write_json_atomically as write_atomically
+from infragap.loadtests.latency_log import LevelLoad
+from infragap.reports.model import Figure, Table
+from infragap.reports.records import ServerUsage
 from infragap.reports.schema import new_document
 from infragap.reports.sections.all import SECTIONS, section_for
+from infragap.suites.features.records import FeaturesLevel
+from infragap.suites.levels import level_record
 
 FEATURES = ("age_bucket", "location_code", "events_7d", "events_30d", "purchases_30d")
 
 
 def level(users, latencies, per_second):
-    return {
-        "users": users,
-        "window_s": float(len(per_second)),
-        "requests": len(latencies),
-        "failures": 0,
-        "failure_messages": {},
-        "throughput_rps": sum(per_second) / len(per_second),
-        "throughput_per_s": per_second,
-        "latency_ms": {
-            "p50": sorted(latencies)[len(latencies) // 2],
-            "p90": max(latencies),
-            "p99": max(latencies),
-            "max": max(latencies),
-        },
-        "latencies_ms": latencies,
-        "server": {"cpu_s": 1.0, "wall_s": 5.0, "peak_rss_bytes": 2**28},
-        "loadgen": {"cpu_percent_mean": 10.0, "cpu_percent_peak": 12.0},
-    }
+    load = LevelLoad(
+        users=users,
+        window_s=float(len(per_second)),
+        latencies_ms=latencies,
+        failures=0,
+        failure_messages={},
+        throughput_per_s=per_second,
+        loadgen_cpu_percent=10.0,
+        loadgen_cpu_peak=12.0,
+    )
+    server = ServerUsage(cpu_s=1.0, wall_s=5.0, peak_rss_bytes=2**28)
+    return FeaturesLevel(**level_record(load, server), entities_per_s=sum(per_second) / 5)
 
 
 def skew(share):
@@ -100,8 +98,8 @@ def section():
             },
         },
         "variants": {
-            "naive": {"levels": [level(4, slow, [10.0, 9.0, 11.0, 10.0, 10.0])]},
-            "feast": {"levels": [level(4, fast, [80.0, 81.0, 79.0, 80.0, 80.0])]},
+            "naive": {"levels": [level(4, slow, [10, 9, 11, 10, 10])]},
+            "feast": {"levels": [level(4, fast, [80, 81, 79, 80, 80])]},
         },
         "lookups": {
             "entities_per_request": 1,

@@ -10,7 +10,8 @@ import psutil
 import pytest
 
 from infragap.errors import LoadError
-from infragap.loadtests.runner import LevelLoad, run_level, write_requests_file
+from infragap.loadtests.runner import LevelLoad, run_level
+from infragap.loadtests.targets.ranking import write_requests_file
 from infragap.ports import LOOPBACK, free_port
 from infragap.processes import Supervisor, http_ok, wait_until
 from infragap.workloads.model_sizes import model_size
@@ -108,13 +109,14 @@ def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
 def level(supervisor: Supervisor, tmp_path: Path, host: str, target: str, requests_file: Path):
     return run_level(
         supervisor,
-        target=target,  # type: ignore[arg-type]
+        target=target,
         host=host,
         users=USERS,
         warmup_s=WARMUP_S,
         duration_s=DURATION_S,
         requests_file=requests_file,
         work_dir=tmp_path / "work",
+        target_option="ranker",
     )
 
 

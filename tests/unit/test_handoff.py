@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 
 from infragap.errors import LoadError
-from infragap.loadtests.handoff import LocustSettings, read_requests_file, write_requests_file
+from infragap.loadtests.handoff import LocustSettings
+from infragap.loadtests.target import load_targets
+from infragap.loadtests.targets.ranking import read_requests_file, write_requests_file
 from infragap.workloads.model_sizes import model_size
 from infragap.workloads.ranking_requests import generate_requests
 
@@ -33,3 +35,24 @@ def test_settings_round_trip_through_the_environment(tmp_path: Path) -> None:
         LocustSettings.from_env({})
     with pytest.raises(LoadError, match="run_level"):
         LocustSettings.from_env({"INFRAGAP_LOAD_TARGET": "flask"})
+
+
+def test_every_target_registers_from_its_own_module() -> None:
+    names = load_targets().names()
+    assert {"flask", "kserve", "naive-features", "feast-features"} <= set(names)
+    with pytest.raises(LoadError, match="flask"):
+        LocustSettings.from_env({"INFRAGAP_LOAD_TARGET": "nope"})
+
+
+def test_ranking_targets_check_the_scores_they_get(tmp_path: Path) -> None:
+    targets = load_targets()
+    flask, kserve = targets.get("flask"), targets.get("kserve")
+    assert flask.path("") == "/predict"
+    assert kserve.path("ranker") == "/v2/models/ranker/infer"
+    path = tmp_path / "requests.json"
+    write_requests_file(generate_requests(model_size("tiny"), seed=3, count=2, rows=3), path)
+    bodies = kserve.bodies(path, "ranker")
+    assert len(bodies) == 2 and all(units == 3 for _, units in bodies)
+    assert flask.answer_problem({"scores": [0.1, 0.2, 0.3]}, 3) is None
+    assert "2 scores for 3 rows" in flask.answer_problem({"scores": [0.1, 0.2]}, 3)
+    assert "without scores" in kserve.answer_problem({"error": "x"}, 3)

@@ -1,4 +1,4 @@
-"""Level records for the load sweep and the in-process lookup micro-benchmark."""
+"""The in-process lookup micro-benchmark."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from infragap.reports.stats import latency_summary, rate
-from infragap.suites import levels
-
-
-def level_record(load: Any, server: dict[str, Any], entities_per_request: int) -> dict[str, Any]:
-    """Pure: the record of one features level, with entities looked up per second."""
-    entities_per_s = rate(len(load.latencies_ms) * entities_per_request, load.window_s)
-    return levels.level_record(load, server, entities_per_s=entities_per_s)
 
 
 def time_calls(

@@ -7,16 +7,14 @@ recomputing from the raw files) and `feast` (`feast serve`).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psutil
 import requests
 
 from infragap.errors import EquivalenceError
-from infragap.loadtests.feature_requests import (
+from infragap.loadtests.targets.features import (
     FEAST_TARGET,
     NAIVE_TARGET,
     PATHS,
@@ -25,6 +23,7 @@ from infragap.loadtests.feature_requests import (
 )
 from infragap.ports import LOOPBACK, choose_port
 from infragap.processes import Supervisor, http_ok, wait_until
+from infragap.suites.endpoint import Endpoint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,17 +35,6 @@ FEAST = "feast"
 FLASK_START_TIMEOUT_S = 60.0
 HTTP_TIMEOUT_S = 60.0
 BATCH = 50
-
-
-@dataclass
-class Endpoint:
-    """A running side: its load target, URL and the processes whose cost it is."""
-
-    variant: str
-    target: str
-    url: str
-    processes: Callable[[], list[psutil.Process]]
-    feature_service: str = ""
 
 
 def start_naive(
@@ -79,7 +67,7 @@ def _post(session: requests.Session, endpoint: Endpoint, body: dict[str, Any]) -
     )
     if response.status_code != 200:
         raise EquivalenceError(
-            f"{endpoint.variant} answered HTTP {response.status_code} to a valid request: "
+            f"{endpoint.name} answered HTTP {response.status_code} to a valid request: "
             f"{response.text[:300]}"
         )
     return response.json()
@@ -108,6 +96,6 @@ def ask(
                 rows = _post(session, endpoint, naive_body(ids))["rows"]
                 frames.append(pd.DataFrame(rows))
             else:
-                body = feast_body(ids, request_ts, endpoint.feature_service)
+                body = feast_body(ids, request_ts, endpoint.target_option)
                 frames.append(pd.DataFrame(feast_columns(_post(session, endpoint, body))))
     return pd.concat(frames, ignore_index=True)

@@ -15,7 +15,7 @@ section:
 - "oracle": Feast's historical retrieval against a `pd.merge_asof` join.
 - "consistency": Feast's online values after materialising at `as_of` against its
   historical values at `as_of`.
-- "variants": {"naive" | "feast": {"levels": [...]}} with measure.level_record records.
+- "variants": {"naive" | "feast": {"levels": [FeaturesLevel, ...]}} (records.py).
 - "lookups": in-process lookup latency (the naive function incl. its file reads, and
   the Feast SDK's get_online_features).
 """
@@ -30,10 +30,19 @@ from typing import TYPE_CHECKING, Any
 
 from infragap.errors import ConfigError, EquivalenceError
 from infragap.proven.feast_repo.repository import ONLINE_STORES
+from infragap.reports.records import Equivalence
 from infragap.suites.base import SUITES, BenchContext
+from infragap.suites.endpoint import Endpoint
 from infragap.suites.features import measure
-from infragap.suites.features.sides import FEAST, NAIVE, Endpoint
-from infragap.suites.levels import level_warnings, parse_users
+from infragap.suites.features.sides import FEAST, NAIVE
+from infragap.suites.levels import (
+    LevelProbe,
+    LoadPlan,
+    UnitRate,
+    drive_levels,
+    level_rows,
+    parse_users,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -263,7 +272,8 @@ def check_answers(run: FeaturesRun) -> None:
     checks = {
         name: feature_skew(expected[name], run.served[name], features) for name in run.endpoints
     }
-    record: dict[str, Any] = {
+    record: Equivalence = {
+        "passed": False,
         "entities": len(run.sample),
         "reference": "the same side's computation run in the harness process",
         "variants": {
@@ -426,41 +436,21 @@ def check_consistency(run: FeaturesRun) -> None:
 
 
 def drive_load(run: FeaturesRun) -> None:
-    from infragap.loadtests.feature_requests import write_feature_requests
-    from infragap.loadtests.runner import run_level
-    from infragap.loadtests.server_usage import UsageMonitor
+    from infragap.loadtests.targets.features import write_feature_requests
 
     cfg = run.config
-    requests_file = run.ctx.work_dir / "feature-requests.json"
-    write_feature_requests(run.stream, run.request_ts, requests_file)
-    variants = run.section.setdefault("variants", {})
-    for name, endpoint in run.endpoints.items():
-        levels = variants.setdefault(name, {"levels": []})["levels"]
-        for users in cfg["users"]:
-            with run.ctx.console.status(
-                f"{name}: {users} users, {cfg['warmup_s']:g}+{cfg['duration_s']:g} s"
-            ):
-                monitor = UsageMonitor(endpoint.processes)
-                monitor.start()
-                try:
-                    load = run_level(
-                        run.ctx.supervisor,
-                        target=endpoint.target,  # type: ignore[arg-type]
-                        host=endpoint.url,
-                        users=users,
-                        warmup_s=cfg["warmup_s"],
-                        duration_s=cfg["duration_s"],
-                        requests_file=requests_file,
-                        work_dir=run.ctx.work_dir / f"load-{name}-{users}",
-                        model_name=endpoint.feature_service or "features",
-                    )
-                finally:
-                    server = monitor.stop()
-            level = measure.level_record(load, server, cfg["entities_per_request"])
-            levels.append(level)
-            run.section["warnings"].extend(level_warnings(name, level))
-            run.save()
-            run.say(_level_line(name, level))
+    plan = LoadPlan(
+        cfg["users"],
+        cfg["warmup_s"],
+        cfg["duration_s"],
+        run.ctx.work_dir / "feature-requests.json",
+    )
+    write_feature_requests(run.stream, run.request_ts, plan.requests_file)
+
+    def probes(_endpoint: Endpoint) -> list[LevelProbe]:
+        return [UnitRate("entities_per_s", cfg["entities_per_request"])]
+
+    drive_levels(run.ctx, run.section, list(run.endpoints.values()), plan, run.say, probes)
 
 
 def measure_lookups(run: FeaturesRun) -> None:
@@ -521,16 +511,6 @@ def run_steps(run: FeaturesRun, until: str | None = None) -> None:
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
-
-
-def _level_line(name: str, level: dict[str, Any]) -> str:
-    lat = level["latency_ms"]
-    p50 = f"{lat['p50']:.1f} ms" if lat["p50"] is not None else "n/a"
-    p99 = f"{lat['p99']:.1f} ms" if lat["p99"] is not None else "n/a"
-    return (
-        f"{name} @ {level['users']} users: {level['throughput_rps']:.1f} req/s, "
-        f"p50 {p50}, p99 {p99}, {level['failures']} failures"
-    )
 
 
 class FeaturesSuite:
@@ -598,20 +578,7 @@ class FeaturesSuite:
         run_steps(run)
 
     def summary_rows(self, section: dict[str, Any]) -> list[list[str]]:
-        rows = [["variant", "users", "req/s", "p50 ms", "p99 ms", "failures"]]
-        for name, variant in section.get("variants", {}).items():
-            for level in variant["levels"]:
-                lat = level["latency_ms"]
-                rows.append(
-                    [
-                        name,
-                        str(level["users"]),
-                        f"{level['throughput_rps']:.1f}",
-                        _ms(lat["p50"]),
-                        _ms(lat["p99"]),
-                        str(level["failures"]),
-                    ]
-                )
+        rows = level_rows(section)
         for name, lookup in (section.get("lookups") or {}).items():
             if isinstance(lookup, dict):
                 lat = lookup["latency_ms"]

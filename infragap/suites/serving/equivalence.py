@@ -9,7 +9,9 @@ from typing import Any
 import requests
 
 from infragap.errors import EquivalenceError
-from infragap.suites.serving.variants import Endpoint
+from infragap.loadtests.target import load_targets
+from infragap.reports.records import Equivalence
+from infragap.suites.endpoint import Endpoint
 from infragap.workloads.ranking_requests import (
     RankingRequest,
     scores_from_flask,
@@ -19,6 +21,11 @@ from infragap.workloads.ranking_requests import (
 )
 
 HTTP_TIMEOUT_S = 60.0
+# How each serving load target's answer is asked for and read, one request at a time.
+WIRE_FORMATS = {
+    "flask": (to_flask_json, scores_from_flask),
+    "kserve": (to_kserve_json, scores_from_kserve),
+}
 
 
 @dataclass
@@ -69,21 +76,12 @@ def reference_scores(model: Any, requests_: Sequence[RankingRequest]) -> list[li
 
 
 def ask(endpoint: Endpoint, req: RankingRequest, session: requests.Session) -> list[float]:
-    if endpoint.protocol == "flask":
-        response = session.post(
-            f"{endpoint.url}/predict", json=to_flask_json(req), timeout=HTTP_TIMEOUT_S
-        )
-        parse = scores_from_flask
-    else:
-        response = session.post(
-            f"{endpoint.url}/v2/models/{endpoint.model_name}/infer",
-            json=to_kserve_json(req),
-            timeout=HTTP_TIMEOUT_S,
-        )
-        parse = scores_from_kserve
+    encode, parse = WIRE_FORMATS[endpoint.target]
+    path = load_targets().get(endpoint.target).path(endpoint.target_option)
+    response = session.post(f"{endpoint.url}{path}", json=encode(req), timeout=HTTP_TIMEOUT_S)
     if response.status_code != 200:
         raise EquivalenceError(
-            f"{endpoint.variant} answered HTTP {response.status_code} to a valid request: "
+            f"{endpoint.name} answered HTTP {response.status_code} to a valid request: "
             f"{response.text[:300]}"
         )
     return parse(response.json())
@@ -100,7 +98,7 @@ def check_endpoint(
     return compare_scores(reference, answers, tolerance)
 
 
-def equivalence_record(comparisons: dict[str, Comparison], tolerance: float) -> dict[str, Any]:
+def equivalence_record(comparisons: dict[str, Comparison], tolerance: float) -> Equivalence:
     return {
         "passed": all(c.passed for c in comparisons.values()),
         "tolerance_abs": tolerance,

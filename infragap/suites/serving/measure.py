@@ -1,5 +1,4 @@
-"""A serving level's results record, and the in-process ceiling the servers are
-compared with."""
+"""The in-process ceiling the servers are compared with."""
 
 from __future__ import annotations
 
@@ -7,18 +6,7 @@ import statistics
 import time
 from typing import Any
 
-from infragap.reports.stats import rate
-from infragap.suites import levels
-
 CEILING_SAMPLES = 5
-
-
-def level_record(
-    load: Any, server: dict[str, Any], triton: dict[str, Any] | None, rows_per_request: int
-) -> dict[str, Any]:
-    """Pure: the record of one serving level, with rows per second and Triton's figures."""
-    rows_per_s = rate(len(load.latencies_ms) * rows_per_request, load.window_s)
-    return levels.level_record(load, server, rows_per_s=rows_per_s, triton=triton)
 
 
 def in_process_ceiling(

@@ -2,20 +2,21 @@
 measure the ceiling. Each step takes the run's state and fills the results section.
 
 Adds to the section: "equivalence" (see equivalence.py), "variants" ({name: {"levels":
-[...]}} with records from measure.level_record) and "ceiling" (in-process throughput of
-the same model at Triton's mean batch size).
+[ServingLevel, ...]}}) and "ceiling" (a Ceiling: in-process throughput of the same model
+at Triton's mean batch size); the records are typed in records.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infragap.suites.base import BenchContext
-from infragap.suites.levels import level_warnings
+from infragap.suites.endpoint import Endpoint
+from infragap.suites.levels import LevelProbe, LoadPlan, UnitRate, drive_levels
 from infragap.suites.serving import equivalence, measure
-from infragap.suites.serving.variants import VARIANTS, Endpoint, ServingSetup
+from infragap.suites.serving.variants import VARIANTS, ServingSetup
 from infragap.workloads.model_sizes import model_size
 from infragap.workloads.ranking_requests import RankingRequest, generate_requests
 
@@ -53,7 +54,7 @@ def prepare_model(run: ServingRun) -> None:
 
 
 def prepare_requests(run: ServingRun) -> None:
-    from infragap.loadtests.runner import write_requests_file
+    from infragap.loadtests.targets.ranking import write_requests_file
 
     size = model_size(run.config["model_size"])
     run.requests = generate_requests(
@@ -84,40 +85,15 @@ def check_equivalence(run: ServingRun) -> None:
 
 
 def drive_load(run: ServingRun) -> None:
-    from infragap.loadtests.runner import run_level
-    from infragap.loadtests.server_usage import UsageMonitor
-
     cfg = run.config
-    variants = run.section.setdefault("variants", {})
-    for name, endpoint in run.endpoints.items():
-        levels = variants.setdefault(name, {"levels": []})["levels"]
-        for users in cfg["users"]:
-            with run.ctx.console.status(
-                f"{name}: {users} users, {cfg['warmup_s']:g}+{cfg['duration_s']:g} s"
-            ):
-                before = _triton_counters(endpoint)
-                monitor = UsageMonitor(endpoint.processes)
-                monitor.start()
-                try:
-                    load = run_level(
-                        run.ctx.supervisor,
-                        target=endpoint.protocol,
-                        host=endpoint.url,
-                        users=users,
-                        warmup_s=cfg["warmup_s"],
-                        duration_s=cfg["duration_s"],
-                        requests_file=run.ctx.work_dir / "requests.json",
-                        work_dir=run.ctx.work_dir / f"load-{name}-{users}",
-                        model_name=endpoint.model_name,
-                    )
-                finally:
-                    server = monitor.stop()
-                triton = _triton_level(endpoint, before)
-            level = measure.level_record(load, server, triton, cfg["rows_per_request"])
-            levels.append(level)
-            run.section["warnings"].extend(level_warnings(name, level))
-            run.ctx.results.save()
-            run.say(_level_line(name, level))
+    plan = LoadPlan(
+        cfg["users"], cfg["warmup_s"], cfg["duration_s"], run.ctx.work_dir / "requests.json"
+    )
+
+    def probes(endpoint: Endpoint) -> list[LevelProbe]:
+        return [UnitRate("rows_per_s", cfg["rows_per_request"]), TritonBatching(endpoint)]
+
+    drive_levels(run.ctx, run.section, list(run.endpoints.values()), plan, run.say, probes)
 
 
 def measure_ceiling(run: ServingRun) -> None:
@@ -156,29 +132,37 @@ STEPS: list[tuple[str, Callable[[ServingRun], None]]] = [
 ]
 
 
-def _triton_counters(endpoint: Endpoint) -> dict[str, float] | None:
-    if not endpoint.metrics_url:
-        return None
-    from infragap.proven.triton.metrics import scrape, triton_model_counters
-
-    return triton_model_counters(scrape(endpoint.metrics_url), endpoint.model_name)
+if TYPE_CHECKING:
+    from infragap.loadtests.latency_log import LevelLoad
 
 
-def _triton_level(endpoint: Endpoint, before: dict[str, float] | None) -> dict | None:
-    after = _triton_counters(endpoint)
-    if before is None or after is None:
-        return None
-    from infragap.proven.triton.metrics import counter_deltas
+class TritonBatching(LevelProbe):
+    """Triton's batching and queue/compute split over a level, from its metrics endpoint;
+    `triton: None` for a variant without one."""
 
-    return asdict(counter_deltas(before, after))
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.start: dict[str, float] | None = None
 
+    def _counters(self) -> dict[str, float] | None:
+        if not self.endpoint.metrics_url:
+            return None
+        from infragap.proven.triton.metrics import scrape, triton_model_counters
 
-def _level_line(name: str, level: dict[str, Any]) -> str:
-    lat = level["latency_ms"]
-    p99 = f"{lat['p99']:.1f} ms" if lat["p99"] is not None else "n/a"
-    batch = (level["triton"] or {}).get("mean_batch_size")
-    extra = f", mean batch {batch:.1f}" if batch else ""
-    return (
-        f"{name} @ {level['users']} users: {level['throughput_rps']:.1f} req/s, p99 {p99}, "
-        f"{level['failures']} failures{extra}"
-    )
+        scraped = scrape(self.endpoint.metrics_url)
+        return triton_model_counters(scraped, self.endpoint.target_option)
+
+    def before(self) -> None:
+        self.start = self._counters()
+
+    def after(self, load: LevelLoad) -> dict[str, Any]:
+        end = self._counters()
+        if self.start is None or end is None:
+            return {"triton": None}
+        from infragap.proven.triton.metrics import counter_deltas
+
+        return {"triton": asdict(counter_deltas(self.start, end))}
+
+    def note(self, fields: dict[str, Any]) -> str:
+        batch = (fields.get("triton") or {}).get("mean_batch_size")
+        return f", mean batch {batch:.1f}" if batch else ""

@@ -11,7 +11,8 @@ from typing import Any
 
 from infragap.errors import ConfigError
 from infragap.suites.base import SUITES, BenchContext
-from infragap.suites.levels import parse_users
+from infragap.suites.levels import level_rows, parse_users
+from infragap.suites.serving.records import ServingLevel
 from infragap.suites.serving.steps import STEPS, ServingRun
 from infragap.suites.serving.variants import VARIANTS
 from infragap.workloads.model_sizes import MODEL_SIZES, default_cache_dir
@@ -86,27 +87,12 @@ class ServingSuite:
             step(run)
 
     def summary_rows(self, section: dict[str, Any]) -> list[list[str]]:
-        rows = [["variant", "users", "req/s", "p50 ms", "p99 ms", "failures", "batch"]]
-        for name, variant in section.get("variants", {}).items():
-            for level in variant["levels"]:
-                lat = level["latency_ms"]
-                batch = (level["triton"] or {}).get("mean_batch_size")
-                rows.append(
-                    [
-                        name,
-                        str(level["users"]),
-                        f"{level['throughput_rps']:.1f}",
-                        _ms(lat["p50"]),
-                        _ms(lat["p99"]),
-                        str(level["failures"]),
-                        f"{batch:.1f}" if batch else "",
-                    ]
-                )
-        return rows
+        return level_rows(section, [("batch", _mean_batch)])
 
 
-def _ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
+def _mean_batch(level: ServingLevel) -> str:
+    batch = (level["triton"] or {}).get("mean_batch_size")
+    return f"{batch:.1f}" if batch else ""
 
 
 def _triton_options(args: argparse.Namespace) -> dict[str, Any]:

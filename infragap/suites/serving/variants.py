@@ -10,27 +10,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import psutil
+from typing import Any
 
 from infragap.ports import LOOPBACK, choose_port
-from infragap.processes import Child, Supervisor, http_ok, wait_until
+from infragap.processes import Supervisor, http_ok, wait_until
 from infragap.registry import Registry
+from infragap.suites.endpoint import Endpoint, process_tree
 
 FLASK_START_TIMEOUT_S = 120.0
-
-
-@dataclass
-class Endpoint:
-    """A running variant: its protocol, URL and the processes whose cost it is."""
-
-    variant: str
-    protocol: Literal["flask", "kserve"]
-    url: str
-    model_name: str
-    processes: Callable[[], list[psutil.Process]]
-    metrics_url: str | None = None
 
 
 @dataclass
@@ -47,10 +34,6 @@ VariantStarter = Callable[[ServingSetup], Endpoint]
 VARIANTS: Registry[VariantStarter] = Registry("serving variant")
 
 
-def _tree(child: Child) -> Callable[[], list[psutil.Process]]:
-    return child.process_tree
-
-
 def _start_flask(setup: ServingSetup, variant: str, hoisted: bool) -> Endpoint:
     port = choose_port(setup.config["ports"].get(variant), f"--{variant}-port")
     argv = [sys.executable, "-m", "infragap.naive.serving_app"]
@@ -60,7 +43,7 @@ def _start_flask(setup: ServingSetup, variant: str, hoisted: bool) -> Endpoint:
     child = setup.supervisor.start(variant, argv)
     url = f"http://{LOOPBACK}:{port}"
     wait_until(http_ok(f"{url}/health"), child, FLASK_START_TIMEOUT_S, f"the {variant} Flask app")
-    return Endpoint(variant, "flask", url, "ranker", _tree(child))
+    return Endpoint(variant, "flask", url, process_tree(child))
 
 
 @VARIANTS.register("naive-reload")
@@ -94,7 +77,7 @@ def start_triton_variant(setup: ServingSetup) -> Endpoint:
     if cfg["triton_url"]:
         server = connect_triton(cfg["triton_url"], "ranker", timeout_s=60.0)
         return Endpoint(
-            "triton", "kserve", server.http_url, server.model_name, list, server.metrics_url
+            "triton", "kserve", server.http_url, list, server.model_name, server.metrics_url
         )
     server = start_triton(setup.supervisor, repository, http_port=cfg["ports"].get("triton"))
     assert server.child is not None
@@ -102,7 +85,7 @@ def start_triton_variant(setup: ServingSetup) -> Endpoint:
         "triton",
         "kserve",
         server.http_url,
+        process_tree(server.child),
         server.model_name,
-        _tree(server.child),
         server.metrics_url,
     )
