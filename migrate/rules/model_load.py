@@ -165,6 +165,7 @@ class _Hoist(cst.CSTTransformer):
             loaders = self.plan.loaders.get(original)
             if loaders:
                 body.extend(loaders)
-                updated = ensure_blank_lines(updated, 2)
-            body.append(updated)
+                body.append(ensure_blank_lines(updated, 2))
+            else:
+                body.append(updated)
         return updated_node.with_changes(body=body)

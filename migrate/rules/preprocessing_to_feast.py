@@ -257,10 +257,12 @@ class _Migration:
         training, serving = self.pair.training, self.pair.serving
         carried: list[Feature] = []
         precomputed: list[Precomputed] = []
+        taken: set[str] = set()  # the names in carried or precomputed
         for function in (training, serving):
             for feature in function.features:
-                if any(f.name == feature.name for f in [*carried, *precomputed]):
+                if feature.name in taken:
                     continue  # computed by the training copy, which wins
+                taken.add(feature.name)
                 origin = f"{function.path}:{feature.line}"
                 why = feature.across_rows
                 if not why and function is serving and serving.frame != training.frame:
