@@ -23,10 +23,11 @@ from infragap.errors import ConfigError
 from infragap.migrate.errors import MigrateError
 from infragap.migrate.files import encode, load
 from infragap.migrate.pool import run_all
+from infragap.migrate.repository import RepositoryFiles, gather
 from infragap.migrate.results import NewFile, RuleResult, Status
 from infragap.migrate.rules import RULES, Rule, run_fix, run_fix_repository
 from infragap.migrate.source import Source
-from infragap.migrate.walk import Candidate, Skipped, discover
+from infragap.migrate.walk import Candidate, LeftOut, Skipped, explore, left_out_line
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class ApplyPlan:
     root: Path
     fixes: tuple[FileFix, ...]
     skipped: tuple[Skipped, ...]
+    left_out: tuple[LeftOut, ...] = ()  # third-party or ignored: never read nor written
 
 
 def select_rules(ids: list[str] | None) -> tuple[str, ...]:
@@ -156,7 +158,10 @@ def fix_file(
 
 
 def repository_pass(
-    candidates: list[Candidate], rule_ids: tuple[str, ...], options: Mapping[str, str]
+    candidates: list[Candidate],
+    rule_ids: tuple[str, ...],
+    options: Mapping[str, str],
+    repository: RepositoryFiles | None = None,
 ) -> tuple[dict[str, Prior], list[FileFix]]:
     """Run the repository rules over every file they read; failures come back as FileFixes.
 
@@ -175,7 +180,7 @@ def repository_pass(
     for rule_id in rule_ids:
         rule = RULES.get(rule_id)
         sources = [
-            Source(prior.text, rel, languages[rel])
+            Source(prior.text, rel, languages[rel], repository)
             for rel, prior in priors.items()
             if languages[rel] in rule.languages
         ]
@@ -208,17 +213,19 @@ def _carrier(results: Mapping[str, RuleResult]) -> str | None:
 
 
 def plan(path: Path, rule_ids: tuple[str, ...], options: Mapping[str, str], jobs: int) -> ApplyPlan:
-    root, candidates, skipped = discover(path)
+    discovery = explore(path)
+    root, candidates, skipped = discovery.root, discovery.found, discovery.skipped
     rules = [RULES.get(rule_id) for rule_id in rule_ids]
     languages = {language for rule in rules for language in rule.languages}
     candidates = [c for c in candidates if c.language in languages]
     repository_ids = tuple(rule.id for rule in rules if rule.scope == "repository")
     file_ids = tuple(rule.id for rule in rules if rule.scope == "file")
-    priors, failed = repository_pass(candidates, repository_ids, options)
+    repository = gather(root, discovery.files) if repository_ids else None
+    priors, failed = repository_pass(candidates, repository_ids, options, repository)
     touched = {rel: prior for rel, prior in priors.items() if prior.rules or prior.notes}
     worker = partial(fix_file, rule_ids=file_ids, options=dict(options), priors=touched)
     fixes = run_all(worker, candidates, jobs)
-    return ApplyPlan(root, (*failed, *fixes), tuple(skipped))
+    return ApplyPlan(root, (*failed, *fixes), tuple(skipped), tuple(discovery.left_out))
 
 
 def _lines(text: str) -> list[str]:
@@ -283,7 +290,11 @@ def _inside(root: Path, rel: str) -> Path:
 
 
 def summary(
-    mode: str, rule_ids: tuple[str, ...], fixes: list[FileFix], skipped: tuple[Skipped, ...]
+    mode: str,
+    rule_ids: tuple[str, ...],
+    fixes: list[FileFix],
+    skipped: tuple[Skipped, ...],
+    left_out: tuple[LeftOut, ...] = (),
 ) -> str:
     """The closing report of `apply`: counts, then each changed/skipped/failed file."""
     changed = [f for f in fixes if f.status is Status.CHANGED]
@@ -297,6 +308,8 @@ def summary(
         f"{len(changed)} {verb}, {len(passed_over)} skipped, {len(failed)} failed; "
         f"{len(notes)} sites left alone"
     ]
+    if left_out:
+        lines.append(f"  {left_out_line(left_out)}")
     lines += [f"  {verb}: {f.rel} ({', '.join(f.rules)})" for f in changed]
     lines += [f"  new: {new.path}" for f in changed for new in f.new_files]
     lines += [f"  skipped: {rel}: {reason}" for rel, reason in passed_over]

@@ -166,7 +166,7 @@ def run_apply(args: argparse.Namespace) -> int:
             elif mode == "write":
                 fix = write_fix(result.root, fix)
         fixes.append(fix)
-    sys.stderr.write(summary(mode, rule_ids, fixes, result.skipped))
+    sys.stderr.write(summary(mode, rule_ids, fixes, result.skipped, result.left_out))
     if any(fix.status is Status.FAILED for fix in fixes):
         return EXIT_ERROR
     if mode == "check" and any(fix.status is Status.CHANGED for fix in fixes):

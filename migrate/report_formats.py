@@ -12,6 +12,7 @@ from infragap import __version__
 from infragap.migrate.results import Finding
 from infragap.migrate.rules import RULES, Rule
 from infragap.migrate.scan import ScanReport
+from infragap.migrate.walk import left_out_line
 
 TOOL = "infragap-migrate"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -43,6 +44,8 @@ def format_text(report: ScanReport) -> str:
         f"scanned {report.files} files, {report.lines:,} lines in {report.seconds:.2f} s "
         f"({report.lines_per_second:,.0f} lines/s)"
     )
+    if report.left_out:
+        out.append(left_out_line(report.left_out))
     if report.skipped:
         out.append(f"skipped {len(report.skipped)}:")
         out.extend(f"    {s.rel}: {s.reason}" for s in report.skipped)
@@ -64,6 +67,7 @@ def format_json(report: ScanReport) -> str:
             "seconds": round(report.seconds, 4),
             "skipped": len(report.skipped),
             "errors": len(report.errors),
+            "left_out": len(report.left_out),
         },
         "findings": [
             {
@@ -82,6 +86,10 @@ def format_json(report: ScanReport) -> str:
         ],
         "skipped": [{"path": s.rel, "reason": s.reason} for s in report.skipped],
         "errors": [{"path": e.rel, "reason": e.reason} for e in report.errors],
+        "left_out": [
+            {"path": item.rel, "why": item.why, "gitignore": item.ignored}
+            for item in report.left_out
+        ],
     }
     return json.dumps(document, indent=2) + "\n"
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from infragap.migrate.analysis.trees import too_deep
 from infragap.migrate.files import load
 from infragap.migrate.pool import run_all
 from infragap.migrate.results import Finding
 from infragap.migrate.rules import RULES, run_find
 from infragap.migrate.source import NotPython, Source, syntax_problem
-from infragap.migrate.walk import Candidate, Skipped, discover
+from infragap.migrate.walk import Candidate, LeftOut, Skipped, explore
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class FileScan:
     findings: tuple[Finding, ...] = ()
     skip: str = ""
     errors: tuple[str, ...] = ()
+    passed_over: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class ScanReport:
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...]
     errors: tuple[Skipped, ...]
+    left_out: tuple[LeftOut, ...] = ()  # third-party or ignored: never read
 
     @property
     def lines_per_second(self) -> float:
@@ -58,6 +61,7 @@ def scan_file(candidate: Candidate, rule_ids: tuple[str, ...]) -> FileScan:
     lines = count_lines(loaded.text)
     findings: list[Finding] = []
     errors: list[str] = []
+    passed_over: list[str] = []  # rules that could not read this file
     if candidate.language == "python" and not any(
         RULES.get(rule_id).wants(loaded.text) for rule_id in rule_ids
     ):
@@ -71,9 +75,17 @@ def scan_file(candidate: Candidate, rule_ids: tuple[str, ...]) -> FileScan:
             findings.extend(run_find(rule, source))
         except NotPython as err:
             return FileScan(candidate.rel, lines, skip=str(err))
+        except RecursionError:  # the file's depth, not a rule bug: the other rules go on
+            passed_over.append(f"{rule_id} passed it over: {too_deep()}")
         except Exception as err:  # a rule bug: report it, keep scanning
             errors.append(f"internal error in {rule_id}: {err!r}")
-    return FileScan(candidate.rel, lines, tuple(findings), errors=tuple(errors))
+    return FileScan(
+        candidate.rel,
+        lines,
+        tuple(findings),
+        errors=tuple(errors),
+        passed_over=tuple(passed_over),
+    )
 
 
 def _syntax_problem(text: str, path: str) -> str:
@@ -90,7 +102,8 @@ def scan(path: Path, jobs: int = 1, rule_ids: tuple[str, ...] | None = None) -> 
     for rule_id in ids:
         RULES.get(rule_id)  # unknown ids fail here, with the list of known ones
     started = time.perf_counter()
-    root, candidates, skipped = discover(path)
+    discovery = explore(path)
+    root, candidates, skipped = discovery.root, discovery.found, discovery.skipped
     results = run_all(partial(scan_file, rule_ids=ids), candidates, jobs)
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for result in results:
@@ -104,6 +117,11 @@ def scan(path: Path, jobs: int = 1, rule_ids: tuple[str, ...] | None = None) -> 
         lines=sum(r.lines for r in results if not r.skip),
         seconds=time.perf_counter() - started,
         findings=tuple(findings),
-        skipped=tuple(skipped) + tuple(Skipped(r.rel, r.skip) for r in results if r.skip),
+        skipped=(
+            *skipped,
+            *(Skipped(r.rel, r.skip) for r in results if r.skip),
+            *(Skipped(r.rel, why) for r in results for why in r.passed_over),
+        ),
         errors=tuple(Skipped(r.rel, error) for r in results for error in r.errors),
+        left_out=tuple(discovery.left_out),
     )

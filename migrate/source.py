@@ -11,6 +11,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from infragap.migrate.analysis.imports import import_aliases
 from infragap.migrate.analysis.names import module_bindings
+from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.walk import Language
 
 
@@ -26,16 +27,27 @@ def syntax_problem(text: str, path: str) -> str:
         return f"not valid Python: {err.msg} (line {err.lineno})"
     except ValueError as err:
         return f"not valid Python: {err}"
-    return "not valid Python 3 for LibCST"
+    return (
+        "Python parses it but LibCST cannot (newer syntax, or beyond its parser's limits, "
+        "such as thousands of implicitly concatenated strings)"
+    )
 
 
 class Source:
     """A file's text plus what rules need from it. `module` raises NotPython."""
 
-    def __init__(self, text: str, path: str = "<string>", language: Language = "python") -> None:
+    def __init__(
+        self,
+        text: str,
+        path: str = "<string>",
+        language: Language = "python",
+        repository: RepositoryFiles | None = None,
+    ) -> None:
         self.text = text
         self.path = path
         self.language = language
+        # What the repository around the file holds (None: the text alone, as in tests).
+        self.repository = repository
 
     @cached_property
     def module(self) -> cst.Module:

@@ -19,6 +19,7 @@ import libcst as cst
 from infragap.migrate.analysis.handlers import find_handlers
 from infragap.migrate.analysis.imports import dotted
 from infragap.migrate.analysis.statements import small_statements, walk_statements
+from infragap.migrate.analysis.trees import too_deep
 from infragap.migrate.source import NotPython, Source
 
 
@@ -88,6 +89,7 @@ class CallIndex:
         self._paths = [source.path for source in sources]
         self._calls: dict[str, list[tuple[str, CallSite]]] = {}
         self._handlers: dict[str, set[int]] = {}
+        self.passed_over: dict[str, str] = {}  # path -> why (too deep for LibCST's walk)
         for source in sources:
             present = {name for name in wanted if name in source.text}
             if not present:
@@ -96,6 +98,9 @@ class CallIndex:
                 visitor = _Calls(source, present)
                 source.module.visit(visitor)
             except NotPython:
+                continue
+            except RecursionError:
+                self.passed_over[source.path] = too_deep()
                 continue
             for name, module, site in visitor.found:
                 self._calls.setdefault(name, []).append((module, site))

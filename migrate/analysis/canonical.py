@@ -24,28 +24,37 @@ LITERAL_ATTRIBUTES = frozenset(
 
 
 def is_literal(source: Source, expr: cst.BaseExpression) -> bool:
-    if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
-        return True
-    if isinstance(expr, cst.ConcatenatedString):
-        return is_literal(source, expr.left) and is_literal(source, expr.right)
-    if isinstance(expr, cst.Name):
-        return expr.value in ("True", "False", "None")
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
-        return is_literal(source, expr.expression)
-    if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
-        return all(
-            isinstance(e, cst.Element) and is_literal(source, e.value) for e in expr.elements
-        )
-    if isinstance(expr, cst.Dict):
-        return all(
-            isinstance(e, cst.DictElement)
-            and is_literal(source, e.key)
-            and is_literal(source, e.value)
-            for e in expr.elements
-        )
-    if isinstance(expr, cst.Attribute):
-        return source.qualname(expr) in LITERAL_ATTRIBUTES
-    return False
+    """Whether `expr` is data: numbers, strings, containers of them, `np.inf` and kin.
+
+    A loop over an explicit stack: a generated module may concatenate thousands of
+    strings, one nesting level each."""
+    stack: list[cst.BaseExpression] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
+            continue
+        if isinstance(node, cst.ConcatenatedString):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, cst.Name):
+            if node.value not in ("True", "False", "None"):
+                return False
+        elif isinstance(node, cst.UnaryOperation) and isinstance(
+            node.operator, (cst.Minus, cst.Plus)
+        ):
+            stack.append(node.expression)
+        elif isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            for element in node.elements:
+                if not isinstance(element, cst.Element):
+                    return False
+                stack.append(element.value)
+        elif isinstance(node, cst.Dict):
+            for item in node.elements:
+                if not isinstance(item, cst.DictElement):
+                    return False
+                stack.extend((item.key, item.value))
+        elif not (isinstance(node, cst.Attribute) and source.qualname(node) in LITERAL_ATTRIBUTES):
+            return False
+    return True
 
 
 def module_constants(source: Source) -> dict[str, cst.BaseExpression]:

@@ -15,6 +15,7 @@ import libcst as cst
 
 from infragap.migrate.analysis.names import bindings, names_read
 from infragap.migrate.analysis.statements import child_blocks, only_small, walk_statements
+from infragap.migrate.analysis.trees import preorder
 from infragap.migrate.source import Source
 
 CLOCKS = frozenset(
@@ -28,11 +29,18 @@ CLOCKS = frozenset(
 )
 
 
+# Wall clocks whose differences are timedeltas: `.total_seconds()` makes them numbers.
+DATETIME_CLOCKS = frozenset(
+    {"datetime.datetime.now", "datetime.datetime.utcnow", "datetime.datetime.today"}
+)
+
+
 LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "critical", "exception", "log"}
 )
 
 
+TIMEDELTA = "timedelta"  # a duration variable's kind: a timedelta, not a number
 NUMERIC_WRAPPERS = frozenset({"round", "int", "float", "abs"})
 
 
@@ -47,6 +55,7 @@ class TimingSite:
     inline: cst.BaseExpression | None  # else: the duration computed inside the log call
     unit: str
     blocker: str = ""
+    timedelta: bool = False  # the duration is a datetime.timedelta, recorded in seconds
 
 
 def _is_clock_diff(source: Source, node: cst.CSTNode, starts: set[str]) -> bool:
@@ -61,22 +70,51 @@ def _is_clock_diff(source: Source, node: cst.CSTNode, starts: set[str]) -> bool:
     )
 
 
+def _is_timedelta(source: Source, node: cst.CSTNode, starts: set[str]) -> bool:
+    """`datetime.now() - started`: a duration, as a timedelta."""
+    return (
+        isinstance(node, cst.BinaryOperation)
+        and isinstance(node.operator, cst.Subtract)
+        and isinstance(node.left, cst.Call)
+        and source.qualname(node.left.func) in DATETIME_CLOCKS
+        and isinstance(node.right, cst.Name)
+        and node.right.value in starts
+    )
+
+
+def _is_clock_start(source: Source, value: cst.BaseExpression | None) -> bool:
+    if not isinstance(value, cst.Call):
+        return False
+    qualname = source.qualname(value.func)
+    return (qualname in CLOCKS and not value.args) or qualname in DATETIME_CLOCKS
+
+
 def _numeric_duration(source: Source, node: cst.CSTNode, starts: set[str]) -> bool:
     """Is `node` arithmetic (or round/int/float/abs) over `clock() - start`?"""
-    if _is_clock_diff(source, node, starts):
-        return True
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, ARITHMETIC):
-        sides = (node.left, node.right)
-        if any(isinstance(side, (cst.BaseString, cst.FormattedString)) for side in sides):
-            return False
-        return any(_numeric_duration(source, side, starts) for side in sides)
-    if (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Name)
-        and node.func.value in NUMERIC_WRAPPERS
-        and node.args
-    ):
-        return _numeric_duration(source, node.args[0].value, starts)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if _is_clock_diff(source, current, starts):
+            return True
+        if (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Attribute)
+            and current.func.attr.value == "total_seconds"
+            and not current.args
+            and _is_timedelta(source, current.func.value, starts)
+        ):
+            return True  # (datetime.now() - started).total_seconds()
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, ARITHMETIC):
+            sides = (current.left, current.right)
+            if not any(isinstance(side, (cst.BaseString, cst.FormattedString)) for side in sides):
+                stack.extend(reversed(sides))
+        elif (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Name)
+            and current.func.value in NUMERIC_WRAPPERS
+            and current.args
+        ):
+            stack.append(current.args[0].value)
     return False
 
 
@@ -84,24 +122,22 @@ def _find_duration(
     source: Source, node: cst.CSTNode, starts: set[str]
 ) -> cst.BaseExpression | None:
     """The outermost numeric duration expression inside `node`."""
-    if isinstance(node, cst.BaseExpression) and _numeric_duration(source, node, starts):
-        return node
-    for child in node.children:
-        found = _find_duration(source, child, starts)
-        if found is not None:
-            return found
+    for inner in preorder(node):
+        if isinstance(inner, cst.BaseExpression) and _numeric_duration(source, inner, starts):
+            return inner
     return None
 
 
 def _unit(node: cst.CSTNode) -> str:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
-        for side in (node.left, node.right):
-            if (
-                isinstance(side, (cst.Integer, cst.Float))
-                and float(side.value.replace("_", "")) == 1000
-            ):
-                return "ms"
-    return "ms" if any(_unit(child) == "ms" for child in node.children) else "s"
+    for inner in preorder(node):
+        if isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.Multiply):
+            for side in (inner.left, inner.right):
+                if (
+                    isinstance(side, (cst.Integer, cst.Float))
+                    and float(side.value.replace("_", "")) == 1000
+                ):
+                    return "ms"
+    return "s"
 
 
 def _is_log(source: Source, call: cst.Call) -> bool:
@@ -150,10 +186,7 @@ def _scope_sites(source: Source, scope: str, body: list[cst.CSTNode]) -> list[Ti
         name
         for name, found in scope_bindings.items()
         for b in found
-        if b.kind == "assign"
-        and isinstance(b.value, cst.Call)
-        and not b.value.args
-        and source.qualname(b.value.func) in CLOCKS
+        if b.kind == "assign" and _is_clock_start(source, b.value)
     }
     if not starts:
         return []
@@ -161,6 +194,9 @@ def _scope_sites(source: Source, scope: str, body: list[cst.CSTNode]) -> list[Ti
     for name, found in scope_bindings.items():
         for b in found:
             if b.kind == "assign" and b.value is not None:
+                if _is_timedelta(source, b.value, starts):
+                    durations[name] = TIMEDELTA
+                    continue
                 inner = _find_duration(source, b.value, starts)
                 if inner is not None and inner is b.value:
                     durations[name] = _unit(inner)
@@ -191,6 +227,8 @@ def _site(
     durations: dict[str, str],
 ) -> TimingSite | None:
     for name in names_read(*call.args):
+        if durations.get(name) == TIMEDELTA:
+            return TimingSite(stmt, scope, name, None, "s", timedelta=True)
         if name in durations:
             if not durations[name]:
                 blocker = f"`{name}` holds formatted text, not a number"
@@ -200,6 +238,10 @@ def _site(
         inline = _find_duration(source, arg.value, starts)
         if inline is not None:
             return TimingSite(stmt, scope, None, inline, _unit(inline))
+    for arg in call.args:
+        for node in preorder(arg.value):
+            if isinstance(node, cst.BaseExpression) and _is_timedelta(source, node, starts):
+                return TimingSite(stmt, scope, None, node, "s", timedelta=True)
     return None
 
 

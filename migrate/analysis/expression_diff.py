@@ -63,22 +63,27 @@ def differences(a: cst.CSTNode, b: cst.CSTNode) -> list[tuple[str, str]]:
 
 
 def _walk(a: cst.CSTNode, b: cst.CSTNode, arg: tuple[cst.Arg, cst.Arg] | None) -> list:
-    if normal(a) == normal(b):
-        return []
-    if isinstance(a, cst.Arg) and isinstance(b, cst.Arg):
-        arg = (a, b)
-    left, right = _parts(a), _parts(b)
-    if type(a) is not type(b) or len(left) != len(right) or not left:
-        # A call whose arguments differ in number shows best whole; a differing value
-        # shows best with the argument it is the value of.
-        whole = isinstance(a, cst.Call) and type(a) is type(b)
-        shown = arg if arg is not None and not whole else (a, b)
-        return [(code(shown[0]), code(shown[1]))]
+    """The differing places, depth first in source order: a loop over an explicit stack,
+    since how deep an expression goes is up to the code being read."""
     found: list[tuple[str, str]] = []
-    for one, other in zip(left, right, strict=True):
-        for pair in _walk(one, other, arg):
+    stack = [(a, b, arg)]
+    while stack:
+        one, other, arg = stack.pop()
+        if normal(one) == normal(other):
+            continue
+        if isinstance(one, cst.Arg) and isinstance(other, cst.Arg):
+            arg = (one, other)
+        left, right = _parts(one), _parts(other)
+        if type(one) is not type(other) or len(left) != len(right) or not left:
+            # A call whose arguments differ in number shows best whole; a differing value
+            # shows best with the argument it is the value of.
+            whole = isinstance(one, cst.Call) and type(one) is type(other)
+            shown = arg if arg is not None and not whole else (one, other)
+            pair = (code(shown[0]), code(shown[1]))
             if pair not in found:
                 found.append(pair)
+            continue
+        stack.extend((x, y, arg) for x, y in reversed(list(zip(left, right, strict=True))))
     return found
 
 

@@ -39,6 +39,9 @@ NUMPY_REDUCTIONS = frozenset(
 CALLS_WITH_FUNCTIONS = frozenset({"apply", "map", "applymap", "pipe", "agg"})
 
 
+BINNING = frozenset({"pandas.cut", "pandas.qcut"})
+
+
 @dataclass(frozen=True)
 class Feature:
     """One column the function computes; `across_rows` says why one row is not enough
@@ -97,7 +100,7 @@ class FeatureReader:
             reads=tuple(dict.fromkeys(visitor.columns)),
             constants=constants,
             across_rows=why,
-            dtype=_dtype(value),
+            dtype=_dtype(self.source, value),
         )
 
     def _across_rows(
@@ -217,7 +220,11 @@ def _argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression
     return positional[position].value if len(positional) > position else None
 
 
-def _dtype(value: cst.BaseExpression) -> str:
+def _dtype(source: Source, value: cst.BaseExpression) -> str:
+    """The Feast type of a feature's values (Float64 unless the code says otherwise)."""
+    qualname = source.qualname(value.func) if isinstance(value, cst.Call) else None
+    if isinstance(value, cst.Call) and qualname in BINNING:
+        return _bins_dtype(value, qualname or "")
     if isinstance(value, cst.Comparison) or (
         isinstance(value, cst.BinaryOperation)
         and isinstance(value.operator, (cst.BitAnd, cst.BitOr))
@@ -241,6 +248,19 @@ def _dtype(value: cst.BaseExpression) -> str:
         if isinstance(inner, cst.Attribute) and inner.attr.value == "str":
             return "String"
     return "Float64"
+
+
+def _bins_dtype(call: cst.Call, qualname: str) -> str:
+    """`pd.cut`/`pd.qcut`: bin numbers with `labels=False`; the labels' type with a list
+    of labels; else pandas Intervals ("(18, 35]"), which Feast can hold only as text."""
+    labels = _argument(call, 3 if qualname == "pandas.cut" else 2, "labels")
+    if isinstance(labels, cst.Name) and labels.value == "False":
+        return "Float64"  # bin numbers, NaN outside the bins
+    if isinstance(labels, (cst.List, cst.Tuple)) and labels.elements:
+        values = [element.value for element in labels.elements]
+        if all(isinstance(v, (cst.Integer, cst.Float)) for v in values):
+            return "Float64"
+    return "String"
 
 
 def _type_word(expr: cst.BaseExpression) -> str:

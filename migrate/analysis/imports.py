@@ -8,11 +8,15 @@ from infragap.migrate.analysis.statements import small_statements, walk_statemen
 
 
 def dotted(expr: cst.BaseExpression) -> str:
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute):
-        return f"{dotted(expr.value)}.{expr.attr.value}"
-    return ""
+    """`a.b.c` as text; "" unless names and attributes all the way down."""
+    parts: list[str] = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if not isinstance(expr, cst.Name):
+        return ""
+    parts.append(expr.value)
+    return ".".join(reversed(parts))
 
 
 def import_aliases(module: cst.Module) -> dict[str, str]:

@@ -78,10 +78,16 @@ class ModelLoad:
     cached: bool = False
     blocker: str = ""
     params: tuple[str, ...] = field(default=())
+    # `model = Net(...)`, `model.load_state_dict(torch.load(...))`, `model.eval()`: the
+    # load feeds a model the handler builds, and the whole construction is hoisted.
+    construction: tuple[cst.SimpleStatementLine, ...] = ()
+    built: str = ""  # the name the construction binds (`model`)
 
     @property
     def anchor(self) -> cst.CSTNode:
         """The node a finding points at."""
+        if self.construction:
+            return self.construction[0]
         return self.opener or self.call
 
 
@@ -212,6 +218,8 @@ def find_loads(
             continue
         found = ModelLoad(handler, call, load, kind, via)
         found = _place(found, stack)
+        if found.target is None and found.via is None:
+            found = _construction(found, stack)
         if (
             found.target
             and scope.is_global(found.target)
@@ -254,6 +262,71 @@ def _place(found: ModelLoad, stack: tuple[cst.CSTNode, ...]) -> ModelLoad:
     return found
 
 
+# The steps of building a model for inference, hoisted with it: loading weights, eval
+# mode, placing it. Not `train()` or an optimizer step: those belong to the request.
+CONSTRUCTION_STEPS = frozenset(
+    {"load_state_dict", "eval", "to", "cpu", "cuda", "half", "float", "double", "bfloat16"}
+    | {"requires_grad_", "share_memory", "fuse_model"}
+)
+
+
+def _step_on(stmt: cst.CSTNode) -> str:
+    """`m` for a statement that builds a model in place: `m.eval()`, `m.to(device)`,
+    `m.load_state_dict(...)`, or `m = m.to(device)`; "" for any other statement."""
+    small = only_small(stmt)
+    value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
+    if isinstance(small, cst.Assign) and len(small.targets) != 1:
+        return ""
+    if not (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and isinstance(value.func.value, cst.Name)
+        and value.func.attr.value in CONSTRUCTION_STEPS
+    ):
+        return ""
+    name = value.func.value.value
+    if isinstance(small, cst.Assign):
+        target = small.targets[0].target
+        if not (isinstance(target, cst.Name) and target.value == name):
+            return ""
+    return name
+
+
+def _construction(found: ModelLoad, stack: tuple[cst.CSTNode, ...]) -> ModelLoad:
+    """The statements that build the model the load feeds, when they sit together in one
+    block: `m = Ctor(...)`, then steps on `m` (one of them holds the load)."""
+    line = stack[-1] if stack and isinstance(stack[-1], cst.SimpleStatementLine) else None
+    if line is None or found.opener is not None:
+        return found
+    name = _step_on(line)
+    owner = stack[-2] if len(stack) >= 2 else found.handler.func
+    block = getattr(owner, "body", None)
+    statements = list(block.body) if isinstance(block, cst.IndentedBlock) else []
+    index = next((i for i, stmt in enumerate(statements) if stmt is line), None)
+    if not name or index is None:
+        return found
+    start = index
+    while start > 0 and _step_on(statements[start - 1]) == name:
+        start -= 1
+    first = only_small(statements[start - 1]) if start > 0 else None
+    if not (
+        isinstance(first, cst.Assign)
+        and len(first.targets) == 1
+        and isinstance(first.targets[0].target, cst.Name)
+        and first.targets[0].target.value == name
+        and isinstance(first.value, cst.Call)
+    ):
+        return found
+    end = index + 1
+    while end < len(statements) and _step_on(statements[end]) == name:
+        end += 1
+    built = statements[start - 1 : end]
+    if not all(isinstance(stmt, cst.SimpleStatementLine) for stmt in built):
+        return found
+    lines = tuple(stmt for stmt in built if isinstance(stmt, cst.SimpleStatementLine))
+    return replace(found, construction=lines, built=name)
+
+
 @dataclass(frozen=True)
 class _Scope:
     """The names a handler and its enclosing functions bind."""
@@ -281,8 +354,11 @@ class _Scope:
 def _classify(source: Source, found: ModelLoad, scope: _Scope) -> ModelLoad:
     evaluated = found.opener.items[0].item if found.opener else found.call
     args = evaluated.args if isinstance(evaluated, cst.Call) else ()
+    read = names_read(*args)
+    if found.construction:
+        read = [name for name in names_read(*found.construction) if name != found.built]
     needed: list[str] = []
-    for name in dict.fromkeys(names_read(*args)):
+    for name in dict.fromkeys(read):
         why = _request_dependence(source, name, scope, set())
         if why:
             return replace(found, blocker=why)
@@ -296,8 +372,10 @@ def _classify(source: Source, found: ModelLoad, scope: _Scope) -> ModelLoad:
             if source.aliases.get(name, "").split(".", 1)[0] in FRAMEWORKS:
                 helper = found.via.name.value
                 return replace(found, blocker=f"{helper}() reads `{name}`, i.e. the request")
-    if found.target:
-        change = _mutation(source, found.handler, found.target)
+    if found.target or found.built:
+        change = _mutation(
+            source, found.handler, found.target or found.built, set(found.construction)
+        )
         if change:
             return replace(
                 found,
@@ -307,6 +385,9 @@ def _classify(source: Source, found: ModelLoad, scope: _Scope) -> ModelLoad:
     return replace(found, params=tuple(needed))
 
 
+MAX_CHAIN = 50
+
+
 def _request_dependence(source: Source, name: str, scope: _Scope, seen: set[str]) -> str:
     """Why `name` may differ between requests ("" when it cannot)."""
     if name in scope.params:
@@ -314,6 +395,8 @@ def _request_dependence(source: Source, name: str, scope: _Scope, seen: set[str]
     if name in scope.local and not scope.is_global(name):
         if name in seen:
             return f"`{name}` is computed in a cycle the rule cannot follow"
+        if len(seen) >= MAX_CHAIN:  # bounded: how long the chain is is up to the input
+            return f"`{name}` is computed through more than {MAX_CHAIN} names"
         seen.add(name)
         for binding in scope.local[name]:
             if binding.kind != "assign":
@@ -330,10 +413,14 @@ def _request_dependence(source: Source, name: str, scope: _Scope, seen: set[str]
 
 
 class _Mutations(cst.CSTVisitor):
-    def __init__(self, source: Source, target: str) -> None:
+    def __init__(self, source: Source, target: str, skip: set[cst.CSTNode]) -> None:
         self.source = source
         self.target = target
+        self.skip = skip
         self.found = ""
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        return node not in self.skip
 
     def _base_is_target(self, expr: cst.BaseExpression) -> bool:
         while isinstance(expr, (cst.Attribute, cst.Subscript)):
@@ -360,8 +447,12 @@ class _Mutations(cst.CSTVisitor):
             self.found = self.found or self.source.code(node)
 
 
-def _mutation(source: Source, handler: Handler, target: str) -> str:
-    visitor = _Mutations(source, target)
+def _mutation(
+    source: Source, handler: Handler, target: str, skip: set[cst.CSTNode] | None = None
+) -> str:
+    """How the handler changes `target` in place ("" when it does not), outside `skip`
+    (the statements that build it, which are hoisted with the load)."""
+    visitor = _Mutations(source, target, skip or set())
     handler.func.body.visit(visitor)
     return visitor.found
 

@@ -27,6 +27,7 @@ class RetryLoop:
 
     node: cst.For | cst.While
     blocker: str = ""
+    bound: str = ""  # how many attempts, in words ("3 (MAX_RETRIES = 3)", "unbounded")
     var: str = ""
     attempts: str = ""
     wait: str = ""
@@ -52,37 +53,164 @@ class _Sleeps(cst.CSTVisitor):
 
 
 def _is_retry_like(source: Source, loop: cst.For | cst.While) -> bool:
+    """A loop that retries an operation after a failure: a try/except and a sleep, and
+    either an attempt counter (`range(n)`), or an exit on success, with nothing stepping
+    the loop on whatever the outcome (`while day <= end: ...; day += month` is a walk
+    over dates that waits between them, not a retry)."""
     visitor = _Sleeps(source)
     loop.body.visit(visitor)
-    return visitor.found and visitor.has_try
+    if not (visitor.found and visitor.has_try):
+        return False
+    body = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else []
+    if isinstance(loop, cst.For):
+        if _counts_attempts(source, loop.iter):
+            return True
+        return _exits_on_success(body)  # `for mirror in mirrors: try ...; break`
+    condition = set(names_read(loop.test))
+    always = [stmt for stmt in body if not isinstance(stmt, (cst.Try, cst.TryStar))]
+    for stmt in body:  # a `finally:` runs whatever happened too
+        if isinstance(stmt, (cst.Try, cst.TryStar)) and stmt.finalbody is not None:
+            always += (
+                list(stmt.finalbody.body.body)
+                if isinstance(stmt.finalbody.body, cst.IndentedBlock)
+                else []
+            )
+    if condition & set(bindings(always)):
+        return False  # the loop steps on (a date, an index) whether or not the try failed
+    if condition:
+        return True  # `while attempt < n:` / `while not done:`
+    return _exits_on_success(body)
+
+
+def _counts_attempts(source: Source, iterable: cst.BaseExpression) -> bool:
+    return isinstance(iterable, cst.Call) and source.qualname(iterable.func) in (
+        "range",
+        "itertools.count",
+    )
+
+
+def _exits_on_success(body: list[cst.BaseStatement]) -> bool:
+    """Whether a try in the loop body leaves the loop once its attempt succeeded."""
+    for stmt in body:
+        if not isinstance(stmt, cst.Try):
+            continue
+        blocks = [stmt.body] + ([stmt.orelse.body] if stmt.orelse is not None else [])
+        for block in blocks:
+            stmts = list(block.body) if isinstance(block, cst.IndentedBlock) else [block]
+            for inner in walk_statements(stmts, into_defs=False):
+                if isinstance(inner, (cst.For, cst.While)):
+                    continue
+                simple = (cst.SimpleStatementLine, cst.SimpleStatementSuite)
+                smalls = inner.body if isinstance(inner, simple) else ()
+                if any(isinstance(small, (cst.Break, cst.Return)) for small in smalls):
+                    return True
+    return False
+
+
+def describe_bound(source: Source, loop: cst.For | cst.While, scope: cst.CSTNode | None) -> str:
+    """How many attempts the loop makes, in words, saying only what the code says."""
+    if isinstance(loop, cst.For):
+        iterable = loop.iter
+        if isinstance(iterable, cst.Call) and source.qualname(iterable.func) == "range":
+            count = _range_count(source, iterable, scope)
+            return count or f"`{source.code(iterable)}` attempts"
+        if _counts_attempts(source, iterable):
+            return "unbounded"
+        return f"one attempt per item of `{source.code(iterable)}`"
+    test = loop.test
+    constant = isinstance(test, cst.Name) and test.value == "True"
+    constant = constant or (isinstance(test, cst.Integer) and test.value != "0")
+    if not constant:
+        return f"while `{source.code(test)}`"
+    exits = _Exits()
+    for stmt in loop.body.body if isinstance(loop.body, cst.IndentedBlock) else ():
+        if isinstance(stmt, cst.Try):
+            for handler in stmt.handlers:
+                handler.body.visit(exits)
+    return "until the except block gives up" if exits.found else "unbounded"
+
+
+def _range_count(source: Source, call: cst.Call, scope: cst.CSTNode | None) -> str:
+    """`range(3)` -> "3 attempts"; `range(MAX_RETRIES)` -> "3 attempts, MAX_RETRIES = 3";
+    `range(n)` with `n=5` as the function's default -> "5 attempts, n is 5 by default";
+    "" when the code does not say."""
+    args = [arg.value for arg in call.args if arg.keyword is None]
+    if len(args) not in (1, 2) or len(args) != len(call.args):
+        return ""
+    values = [_int_value(source, arg, scope) for arg in args]
+    if any(value is None for value in values):
+        return ""
+    numbers = [value[0] for value in values if value is not None]
+    count = numbers[-1] - (numbers[0] if len(numbers) == 2 else 0)
+    named = [value[1] for value in values if value is not None and value[1]]
+    return f"{count} attempts" + "".join(f", {how}" for how in named)
+
+
+def _int_value(
+    source: Source, expr: cst.BaseExpression, scope: cst.CSTNode | None
+) -> tuple[int, str] | None:
+    """(value, how it is known) of an int literal, module constant or parameter default,
+    or of one of those plus or minus a literal."""
+    if isinstance(expr, cst.Integer):
+        return int(expr.value.replace("_", ""), 0), ""
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.Add, cst.Subtract)):
+        left = _int_value(source, expr.left, scope)
+        right = _int_value(source, expr.right, scope)
+        if left is None or right is None:
+            return None
+        sign = 1 if isinstance(expr.operator, cst.Add) else -1
+        return left[0] + sign * right[0], left[1] or right[1]
+    if not isinstance(expr, cst.Name):
+        return None
+    name = expr.value
+    if isinstance(scope, cst.FunctionDef):
+        params = scope.params
+        for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+            if param.name.value == name:
+                default = param.default
+                if isinstance(default, cst.Integer):
+                    value = int(default.value.replace("_", ""), 0)
+                    return value, f"{name} is {value} by default"
+                return None
+    constants = _int_constants(source.module)
+    if name in constants:
+        return constants[name], f"{name} = {constants[name]}"
+    return None
 
 
 def find_loops(source: Source) -> list[RetryLoop]:
     constants = _int_constants(source.module)
-    scopes: list[list[cst.CSTNode]] = [list(source.module.body)]
+    scopes: list[tuple[cst.CSTNode | None, list[cst.CSTNode]]] = [(None, list(source.module.body))]
     scopes += [
-        list(stmt.body.body)
+        (stmt, list(stmt.body.body))
         for stmt in walk_statements(source.module.body)
         if isinstance(stmt, cst.FunctionDef) and isinstance(stmt.body, cst.IndentedBlock)
     ]
     loops = []
-    for scope in scopes:
+    for owner, scope in scopes:
         for stmt in walk_statements(scope, into_defs=False):
             if isinstance(stmt, (cst.For, cst.While)) and _is_retry_like(source, stmt):
-                loop = RetryLoop(stmt)
+                loop = RetryLoop(stmt, bound=describe_bound(source, stmt, owner))
                 loop.blocker = _analyze(source, loop, scope, constants)
                 loops.append(loop)
     return loops
 
 
 def _int_constants(module: cst.Module) -> dict[str, int]:
+    """Module-level names assigned an int literal once (`MAX_RETRIES = 3`, or annotated)."""
     found: dict[str, int] = {}
+    assigned = bindings(module.body)
     for stmt in module.body:
         small = only_small(stmt)
+        target: cst.BaseExpression | None = None
+        value: cst.BaseExpression | None = None
         if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target = small.targets[0].target
-            if isinstance(target, cst.Name) and isinstance(small.value, cst.Integer):
-                found[target.value] = int(small.value.value.replace("_", ""), 0)
+            target, value = small.targets[0].target, small.value
+        elif isinstance(small, cst.AnnAssign):
+            target, value = small.target, small.value
+        once = isinstance(target, cst.Name) and len(assigned.get(target.value, [])) == 1
+        if once and isinstance(target, cst.Name) and isinstance(value, cst.Integer):
+            found[target.value] = int(value.value.replace("_", ""), 0)
     return found
 
 

@@ -71,6 +71,10 @@ class DagSpec:
     retry_delay_s: int = 300
     notes: tuple[str, ...] = field(default=())  # for the docstring: what is not one-to-one
     split: bool = True  # False: one task runs the whole script
+    workdir: str = ""  # WORKDIR's Python expression, when tasks start there
+    workdir_comment: str = ""
+    carried: tuple[Variable, ...] = ()  # set outside the script (Dockerfile ENV, .env)
+    unset: tuple[str, ...] = ()  # read by the steps, set by nothing the repository shows
 
     @property
     def tasks(self) -> list[Task]:
@@ -91,6 +95,7 @@ def render_dag(spec: DagSpec) -> str:
             f"# The folder of {spec.script}: this file was written beside it.",
             "SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))",
             "",
+            *_workdir(spec),
             *_variables(spec),
             *_setups(spec),
             "",
@@ -121,6 +126,12 @@ def _docstring(spec: DagSpec) -> str:
     return f'"""{body}\n"""'
 
 
+def _workdir(spec: DagSpec) -> list[str]:
+    if not spec.workdir:
+        return []
+    return [*comment(spec.workdir_comment), f"WORKDIR = {spec.workdir}", ""]
+
+
 def _variables(spec: DagSpec) -> list[str]:
     lines = comment(spec.variables_comment or "The script's variables.")
     lines.append("ENV = {}")
@@ -129,6 +140,25 @@ def _variables(spec: DagSpec) -> list[str]:
         if variable.note:
             lines.extend(comment(variable.note))
         lines.append(f'ENV["{variable.name}"] = {variable.expr}{note}')
+    if spec.carried:
+        lines.extend(
+            comment(
+                "Set outside the script, for the steps that read them (a Dockerfile's ENV, "
+                "a .env file); the environment still overrides them."
+            )
+        )
+        for variable in spec.carried:
+            lines.extend(comment(variable.note))
+            lines.append(f'ENV["{variable.name}"] = {variable.expr}')
+    if spec.unset:
+        lines.extend(
+            comment(
+                f"{TODO}: the steps read these variables, and the repository gives no value "
+                "to carry here: set them here (ENV[...] = ...) or in the workers' environment: "
+                + ", ".join(spec.unset)
+                + "."
+            )
+        )
     return [*lines, ""]
 
 

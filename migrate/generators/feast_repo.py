@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from infragap.migrate.generators.text import comment
 
 TODO = "TODO(infragap)"
-CASTS = {"Float64": "float64", "Int64": "int64", "Bool": "bool"}  # String keeps its dtype
+# The pandas dtype each Feast type is cast to on the way out. Text goes through pandas'
+# "string" dtype: whatever the values were (pd.cut's Intervals, "(18, 35]"; categories)
+# they become text, and a missing value stays missing (<NA>, not the text "nan").
+CASTS = {"Float64": "float64", "Int64": "int64", "Bool": "bool", "String": "string"}
 
 
 @dataclass(frozen=True)

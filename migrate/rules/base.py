@@ -18,7 +18,9 @@ from typing import ClassVar, Literal
 
 import libcst as cst
 
-from infragap.migrate.results import Finding, NewFile, RepositoryFix, RuleResult
+from infragap.migrate.analysis.trees import too_deep
+from infragap.migrate.repository import RepositoryFiles
+from infragap.migrate.results import Finding, NewFile, Note, RepositoryFix, RuleResult
 from infragap.migrate.source import NotPython, Source
 from infragap.migrate.walk import Language, language_of_name
 from infragap.registry import Registry
@@ -193,6 +195,8 @@ def run_fix(rule_: Rule, source: Source, options: Options) -> RuleResult:
         result = rule_.fix(source, options)
     except NotPython as err:
         return RuleResult.failed(source.text, str(err))
+    except RecursionError:  # the input's depth, not a rule bug: pass the file over
+        return RuleResult.skipped(source.text, (Note(1, f"file passed over: {too_deep()}"),))
     except Exception as err:  # a rule bug must not stop the run or touch the file
         return RuleResult.failed(source.text, f"internal error in {rule_.id}: {err!r}")
     problem = _output_problem(rule_, source, result)
@@ -205,6 +209,8 @@ def run_fix_repository(rule_: Rule, sources: Sequence[Source], options: Options)
     """Run one repository codemod; never raises, and fails whole if any output is invalid."""
     try:
         fix = rule_.fix_repository(sources, options)
+    except RecursionError:  # a rule should pass such a file over itself; say which rule
+        return RepositoryFix(failure=f"{rule_.id}: a file is {too_deep()}")
     except Exception as err:  # a rule bug must not stop the run or touch any file
         return RepositoryFix(failure=f"internal error in {rule_.id}: {err!r}")
     by_path = {source.path: source for source in sources}
@@ -264,8 +270,17 @@ def fix_text(
 
 
 def fix_sources(
-    rule_id: str, texts: Mapping[str, str], options: Options | None = None
+    rule_id: str,
+    texts: Mapping[str, str],
+    options: Options | None = None,
+    repository: RepositoryFiles | None = None,
 ) -> RepositoryFix:
-    """Run a repository rule on {path: text}: the entry point for tests and library use."""
-    sources = [Source(text, path) for path, text in sorted(texts.items())]
+    """Run a repository rule on {path: text}: the entry point for tests and library use.
+
+    Each text's language comes from its path's suffix (Python when it has none we
+    know); `repository` is what else the repository holds (paths, documents)."""
+    sources = [
+        Source(text, path, language_of_name(path) or "python", repository)
+        for path, text in sorted(texts.items())
+    ]
     return run_fix_repository(RULES.get(rule_id), sources, options or {})

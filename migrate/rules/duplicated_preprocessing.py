@@ -10,6 +10,7 @@ features into a Feast feature repository; functions it has migrated are not repo
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from dataclasses import replace
@@ -21,6 +22,7 @@ from infragap.migrate.analysis.canonical import canonical, module_constants
 from infragap.migrate.analysis.expression_diff import code as one_line
 from infragap.migrate.analysis.expression_diff import differences
 from infragap.migrate.analysis.feature_functions import DEPRECATED
+from infragap.migrate.analysis.trees import preorder
 from infragap.migrate.results import Finding
 from infragap.migrate.rules.base import Rule, rule
 from infragap.migrate.source import Source
@@ -30,14 +32,24 @@ WINDOWS = {"rolling", "expanding", "ewm"}
 SEP = "\x1f"
 
 
+def _code(finding: Finding) -> str:
+    return finding.key.split(SEP, 3)[3]
+
+
 def _difference(finding: Finding, others: list[Finding]) -> str:
-    """ ", and the copies differ: X here vs Y in other.py:9" for the first copy that differs."""
-    mine = finding.key.split(SEP, 2)[2]
+    """ ", and the copies differ: X here vs Y in other.py:9" for the first file whose copies
+    all differ from this one; a file holding one the same as this says nothing."""
+    mine = _code(finding)
+    by_path: dict[str, list[Finding]] = defaultdict(list)
     for other in others:
-        theirs = other.key.split(SEP, 2)[2]
-        parts = _differences(mine, theirs) if theirs != mine else ""
+        by_path[other.path].append(other)
+    for theirs in by_path.values():
+        if any(_code(other) == mine for other in theirs):
+            continue  # this copy has its twin there (a file may hold X_train and X_test)
+        closest = min(theirs, key=lambda other: _differences(mine, _code(other)).count(";"))
+        parts = _differences(mine, _code(closest))
         if parts:
-            return f", and the copies differ: {parts} in {other.path}:{other.line}"
+            return f", and the copies differ: {parts} in {closest.path}:{closest.line}"
     return ""
 
 
@@ -50,12 +62,9 @@ def _differences(mine: str, theirs: str) -> str:
 
 def _frame(node: cst.CSTNode) -> str:
     """The name of the first frame the call reads a column of (`df` in `df["age"]`)."""
-    if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.slice:
-        return node.value.value
-    for child in node.children:
-        found = _frame(child)
-        if found:
-            return found
+    for inner in preorder(node):
+        if isinstance(inner, cst.Subscript) and isinstance(inner.value, cst.Name) and inner.slice:
+            return inner.value.value
     return ""
 
 
@@ -63,14 +72,11 @@ def _column(node: cst.CSTNode | None) -> str:
     """The first `df["col"]` column (or `df.col` attribute) named in `node`."""
     if node is None:
         return ""
-    if isinstance(node, cst.Subscript) and node.slice:
-        index = node.slice[0].slice
-        if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
-            return str(index.value.evaluated_value)
-    for child in node.children:
-        found = _column(child)
-        if found:
-            return found
+    for inner in preorder(node):
+        if isinstance(inner, cst.Subscript) and inner.slice:
+            index = inner.slice[0].slice
+            if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+                return str(index.value.evaluated_value)
     return ""
 
 
@@ -125,26 +131,55 @@ class DuplicatedPreprocessing(Rule):
         source.module.visit(visitor)
         constants = module_constants(source) if visitor.found else {}
         found = []
+        digest = hashlib.sha256(source.text.encode("utf-8")).hexdigest()[:16]
         for call, operation, column in visitor.found:
             label = f"{operation} on {column!r}" if column else operation
             code = one_line(canonical(source, call, constants, _frame(call)))  # by meaning
-            key = SEP.join((operation, column, code))
+            key = SEP.join((digest, operation, column, code))
             found.append(self.finding(source, call, label, key=key))
         return found
 
     def aggregate(self, findings: list[Finding]) -> list[Finding]:
+        copy_of = _identical_copies(findings)
         groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
         for finding in findings:
-            operation, column, _ = finding.key.split(SEP, 2)
+            if finding.path in copy_of:
+                continue  # a byte-identical copy is reported once, as a copy, below
+            _, operation, column, _ = finding.key.split(SEP, 3)
             groups[(operation, column)].append(finding)
-        kept = []
+        kept: list[Finding] = []
         for group in groups.values():
             paths = sorted({f.path for f in group})
             if len(paths) < 2:
                 continue
+            copies = sorted(copy for copy, original in copy_of.items() if original in paths)
             for finding in group:
                 others = [o for o in group if o.path != finding.path]
-                where = ", ".join(f"{o.path}:{o.line}" for o in others)
-                message = f"{finding.message} is computed in {len(paths)} files (also {where})"
+                where = ", ".join(dict.fromkeys(f"{o.path}:{o.line}" for o in others))
+                twins = [copy for copy in copies if copy_of[copy] == finding.path]
+                if twins:
+                    where += f"; byte-identical in {', '.join(twins)}"
+                count = len(paths) + len(copies)
+                message = f"{finding.message} is computed in {count} files (also {where})"
                 kept.append(replace(finding, message=message + _difference(finding, others)))
+        for path, original in sorted(copy_of.items()):
+            own = [f for f in findings if f.path == path]
+            first = min(own, key=lambda f: (f.line, f.column))
+            message = (
+                f"{path} is a byte-identical copy of {original}: the same {len(own)} feature "
+                f"transform{'s' if len(own) != 1 else ''}, twice; keep one and import it"
+            )
+            kept.append(replace(first, message=message))
         return sorted(kept, key=lambda f: (f.path, f.line, f.column))
+
+
+def _identical_copies(findings: list[Finding]) -> dict[str, str]:
+    """{path: the first path (in order) whose bytes it repeats}, for files with findings."""
+    first: dict[str, str] = {}
+    copy_of: dict[str, str] = {}
+    for path, digest in sorted({(f.path, f.key.split(SEP, 1)[0]) for f in findings}):
+        if digest in first:
+            copy_of[path] = first[digest]
+        else:
+            first[digest] = path
+    return copy_of

@@ -51,6 +51,12 @@ from infragap.migrate.source import Source
 def describe(source: Source, load: ModelLoad) -> str:
     handler = load.handler.func.name.value
     called = source.code(load.call.func)
+    if load.construction:
+        steps = len(load.construction) - 1
+        return (
+            f"{handler}() builds `{load.built}` and loads it with {called}() on every "
+            f"request ({steps} step{'s' if steps != 1 else ''} after the constructor)"
+        )
     if load.via is not None:
         loader = source.code(load.load.func)
         return f"{handler}() calls {called}(), which runs {loader}() on every request"
@@ -99,15 +105,20 @@ class _Plan:
     calls: dict[cst.Call, cst.Call]
     openers: dict[cst.With, cst.SimpleStatementLine]
     loaders: dict[cst.CSTNode, list[cst.BaseStatement]]  # module-level stmt -> loaders before it
+    # A hoisted construction: its first statement becomes `model = _load_model()`, the
+    # others go (None).
+    statements: dict[cst.SimpleStatementLine, cst.SimpleStatementLine | None]
 
 
 def _plan(source: Source, loads: list[ModelLoad]) -> _Plan:
-    plan = _Plan({}, {}, {})
+    plan = _Plan({}, {}, {}, {})
     taken = set(source.module_names)
     by_body: dict[tuple[str, tuple[str, ...]], str] = {}
     for load in loads:
+        if load.construction and load.construction[0] in plan.statements:
+            continue  # a second load in a construction already hoisted
         body = _loader_body(load)
-        key = (source.code(body), load.params)
+        key = ("\n".join(source.code(stmt) for stmt in body), load.params)
         name = by_body.get(key)
         if name is None:
             name = unique_name(f"_load_{load.target or 'model'}", taken)
@@ -116,7 +127,14 @@ def _plan(source: Source, loads: list[ModelLoad]) -> _Plan:
             loader = _loader(source, name, load.params, body)
             plan.loaders.setdefault(load.handler.top, []).append(loader)
         call = cst.Call(cst.Name(name), [cst.Arg(cst.Name(param)) for param in load.params])
-        if load.opener is not None and load.target is not None:
+        if load.construction:
+            first, *rest = load.construction
+            assign = cst.Assign([cst.AssignTarget(cst.Name(load.built))], call)
+            plan.statements[first] = cst.SimpleStatementLine(
+                [assign], leading_lines=first.leading_lines
+            )
+            plan.statements.update(dict.fromkeys(rest))
+        elif load.opener is not None and load.target is not None:
             assign = cst.Assign([cst.AssignTarget(cst.Name(load.target))], call)
             plan.openers[load.opener] = cst.SimpleStatementLine(
                 [assign], leading_lines=load.opener.leading_lines
@@ -126,16 +144,20 @@ def _plan(source: Source, loads: list[ModelLoad]) -> _Plan:
     return plan
 
 
-def _loader_body(load: ModelLoad) -> cst.BaseStatement:
+def _loader_body(load: ModelLoad) -> list[cst.BaseStatement]:
+    if load.construction:
+        first, *rest = load.construction
+        returned = cst.SimpleStatementLine([cst.Return(cst.Name(load.built))])
+        return [first.with_changes(leading_lines=[]), *rest, returned]
     if load.opener is not None and load.statement is not None:
         returned = load.statement.with_changes(body=[cst.Return(load.call)], leading_lines=[])
         block = load.opener.body.with_changes(body=[returned])
-        return load.opener.with_changes(body=block, leading_lines=[])
-    return cst.SimpleStatementLine([cst.Return(load.call)])
+        return [load.opener.with_changes(body=block, leading_lines=[])]
+    return [cst.SimpleStatementLine([cst.Return(load.call)])]
 
 
 def _loader(
-    source: Source, name: str, params: tuple[str, ...], body: cst.BaseStatement
+    source: Source, name: str, params: tuple[str, ...], body: list[cst.BaseStatement]
 ) -> cst.BaseStatement:
     template = parse_statement(
         f"@functools.lru_cache(maxsize=None)\ndef {name}({', '.join(params)}):\n    pass\n",
@@ -144,7 +166,7 @@ def _loader(
     assert isinstance(template, cst.FunctionDef)
     comment = f"Loaded once per process, not on every request ({MARK}: model-load-in-handler)."
     return template.with_changes(
-        body=template.body.with_changes(body=[body]),
+        body=template.body.with_changes(body=body),
         leading_lines=blank_lines(2, comment),
     )
 
@@ -158,6 +180,14 @@ class _Hoist(cst.CSTTransformer):
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement:
         return self.plan.openers.get(original_node, updated_node)
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.RemovalSentinel:
+        if original_node not in self.plan.statements:
+            return updated_node
+        replacement = self.plan.statements[original_node]
+        return cst.RemovalSentinel.REMOVE if replacement is None else replacement
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         body: list[cst.BaseStatement] = []

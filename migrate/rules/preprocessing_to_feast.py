@@ -38,6 +38,7 @@ from infragap.migrate.analysis.feature_pairs import FeaturePair, candidate_pairs
 from infragap.migrate.analysis.feature_values import ROW_MODULES, Feature
 from infragap.migrate.analysis.names import all_names
 from infragap.migrate.analysis.source_tables import source_table
+from infragap.migrate.analysis.trees import too_deep
 from infragap.migrate.edits import unique_name
 from infragap.migrate.generators.feast_repo import (
     TODO,
@@ -102,14 +103,35 @@ class PreprocessingToFeast(Rule):
         return []  # duplicated-preprocessing reports the copies and names this rule as the fix
 
     def fix_repository(self, sources: Sequence[Source], options: Options) -> RepositoryFix:
-        functions = [
-            function
-            for source in sources
-            if self.wants(source.text) and not source.parse_problem()
-            for function in feature_functions(source)
-            if not function.deprecated
-        ]
+        functions: list[FeatureFunction] = []
+        unreadable: dict[str, str] = {}  # path -> why the analysis passed it over
+        for source in sources:
+            if not self.wants(source.text) or source.parse_problem():
+                continue
+            try:
+                found = feature_functions(source)
+                for function in found:
+                    function.line  # noqa: B018 - positions: LibCST recurses here too
+            except RecursionError:
+                unreadable[source.path] = too_deep()
+                continue
+            functions.extend(f for f in found if not f.deprecated)
         calls = CallIndex(sources, {f.name for f in functions})
+        unreadable.update(calls.passed_over)
+        fix = self._fix(functions, calls, options)
+        if fix.failure or not unreadable:
+            return fix
+        by_path = {source.path: source for source in sources}
+        passed_over = {
+            path: RuleResult.skipped(by_path[path].text, (Note(1, f"file passed over: {why}"),))
+            for path, why in unreadable.items()
+            if path not in fix.results
+        }
+        return RepositoryFix({**fix.results, **passed_over}, fix.new_files)
+
+    def _fix(
+        self, functions: list[FeatureFunction], calls: CallIndex, options: Options
+    ) -> RepositoryFix:
         chosen = self._pair(functions, calls, options)
         if not isinstance(chosen, FeaturePair):
             return chosen

@@ -60,8 +60,7 @@ class RetryLoopToTenacity(Rule):
     def find(self, source: Source) -> list[Finding]:
         found = []
         for loop in find_loops(source):
-            count = f"{loop.attempts} attempts" if loop.attempts else "unbounded"
-            message = f"hand-written retry loop ({count})"
+            message = f"hand-written retry loop ({loop.bound})"
             found.append(self.finding(source, loop.node, message, unfixable=loop.blocker))
         return found
 

@@ -21,7 +21,8 @@ After (option `metrics=otel`, the default)::
 With `metrics=prometheus` the histogram is a `prometheus_client.Histogram` in seconds.
 The log line stays (with the duration computed once, so log and metric agree). Clocks:
 time.time/perf_counter/monotonic/process_time and timeit.default_timer, through any
-import alias; log calls: `logging`, any `*log*` object's level methods, and print.
+import alias, and datetime.now()/utcnow()/today() differences (timedeltas, recorded as
+`.total_seconds()`); log calls: `logging`, any `*log*` object's level methods, and print.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class TimingLogToMetrics(Rule):
         "on without parsing logs, and percentiles are lost."
     )
     fixes = ("timing-log-to-metrics",)
-    prefilter = re.compile(r"\b(?:time|perf_counter|monotonic|process_time|default_timer)\b")
+    prefilter = re.compile(
+        r"\b(?:time|perf_counter|monotonic|process_time|default_timer|now|utcnow|today)\b"
+    )
     options: ClassVar[Mapping[str, Option]] = {
         "metrics": Option("otel", "the metrics library", choices=("otel", "prometheus")),
     }
@@ -238,6 +241,8 @@ class _Rewrite(cst.CSTTransformer):
 
     def _record(self, site: TimingSite, value: str) -> str:
         var = self.metric[site.stmt]
+        if site.timedelta:
+            value = f"{value}.total_seconds()"
         if self.backend == "prometheus":
             seconds = f"{value} / 1000" if site.unit == "ms" else value
             return f"{var}.observe({seconds})\n"

@@ -88,21 +88,27 @@ def shell_problem(text: str) -> str:
 
 
 def _first_error(node: Node) -> Node | None:
-    if node.is_error or node.is_missing:
-        return node
-    for child in node.children:
-        if child.has_error or child.is_missing:
-            found = _first_error(child)
-            if found is not None:
-                return found
+    """The first node tree-sitter marks as an error or as missing, in source order.
+
+    Loops over an explicit stack, as `walk` does: nesting depth is up to the script."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.is_error or current.is_missing:
+            return current
+        stack.extend(
+            child for child in reversed(current.children) if child.has_error or child.is_missing
+        )
     return None
 
 
 def walk(node: Node) -> Iterator[Node]:
     """`node` and everything below it, depth first, in source order."""
-    yield node
-    for child in node.children:
-        yield from walk(child)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
 
 
 def named_children(node: Node) -> list[Node]:

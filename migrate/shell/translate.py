@@ -44,6 +44,7 @@ from infragap.migrate.shell.nodes import (
 from infragap.migrate.shell.steps import step_name
 from infragap.migrate.shell.syntax import Node, Script, named_children
 from infragap.migrate.shell.words import (
+    POSITIONAL,
     SCRIPT_DIR,
     Names,
     reads_arguments,
@@ -77,6 +78,13 @@ HERE_DOC = "a here-document or here-string feeds the command"
 STATEFUL = frozenset({"cd", "set", "source", ".", "export", "unset", *WHOLE_SCRIPT})
 DECLARATIONS = frozenset({"declare", "typeset", "local", "readonly"})
 LOGICAL_DATE = "{{ ds }}"
+# Set by the shell or the login itself, so never "read and set by nobody".
+SHELL_SET = frozenset(
+    {"HOME", "PATH", "USER", "LOGNAME", "PWD", "OLDPWD", "SHELL", "HOSTNAME", "RANDOM"}
+    | {"LINENO", "SECONDS", "BASH_SOURCE", "BASH_VERSION", "IFS", "UID", "EUID", "PPID"}
+    | {"TMPDIR", "LANG", "LC_ALL", "TERM", "FUNCNAME", "PIPESTATUS", "BASHPID", "SHLVL"}
+    | {"?", "$", "!", "-", "_"}
+)
 RUN_SCRIPT = "INFRAGAP_SCRIPT"
 
 
@@ -93,6 +101,8 @@ class WholeScript(Exception):
 class Translation:
     spec: DagSpec
     notes: tuple[Note, ...]
+    # Variables the tasks expand that the script never sets: (name, first line).
+    read_unset: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -123,9 +133,15 @@ class _State:
         self.python -= set(names)
 
 
-def translate(script: Script, name: str, dag_id: str, retries: int, delay_s: int) -> Translation:
-    """The DAG spec for one script; splits it into steps unless that would be unfaithful."""
+def translate(
+    script: Script, name: str, dag_id: str, retries: int, delay_s: int, start: str = SCRIPT_DIR
+) -> Translation:
+    """The DAG spec for one script; splits it into steps unless that would be unfaithful.
+
+    `start` is the folder the script starts in, a Python expression (a `cd` moves on
+    from there)."""
     walker = _Walker(script, name)
+    walker.state.cwd = start
     try:
         walker.block(script.root.children)
         walker.finish_block()
@@ -146,7 +162,7 @@ def translate(script: Script, name: str, dag_id: str, retries: int, delay_s: int
         retry_delay_s=delay_s,
         notes=tuple(walker.docs),
     )
-    return Translation(spec, tuple(walker.notes))
+    return Translation(spec, tuple(walker.notes), tuple(walker.read_unset.items()))
 
 
 def _whole_script(
@@ -208,6 +224,7 @@ class _Walker:
         self.last_task_line = 0  # where the newest task's statement ends
         self.ids: set[str] = set()
         self.date_loop = False
+        self.read_unset: dict[str, int] = {}  # read by a task, never set by the script
 
     # -- blocks --------------------------------------------------------------------
 
@@ -503,6 +520,9 @@ class _Walker:
             raise WholeScript(line, "a loop body changes the shell's state")
         self.setup_entries.append(_SetupEntry(line, text, frozenset(defines)))
 
+    def setup_defines(self) -> set[str]:
+        return {name for entry in self.setup_entries for name in entry.defines}
+
     def _setup_name(self) -> str:
         """The Setup constant for the shell state now, made when it is new."""
         new = [e for e in self.setup_entries[self.emitted :] if not e.consumed]
@@ -539,6 +559,10 @@ class _Walker:
                 f"$(date ...) is the day the task runs; a backfill wants the run's date, "
                 f"{LOGICAL_DATE} (through ENV)."
             )
+        known = {*self.state.python, *self.state.shell, *(n for n, _ in self.state.iteration)}
+        for name in sorted(read - known - SHELL_SET):
+            if not POSITIONAL.fullmatch(name) and name not in self.setup_defines():
+                self.read_unset.setdefault(name, line)
         previous = any(isinstance(item, Task) for item in self.items)
         self.items.append(
             Task(
