@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from infragap.environment import run_metadata, utc_now
-from infragap.errors import ConfigError, InfragapError
+from infragap.errors import ConfigError, InfragapError, ResultsSaveError, interrupt_cause
+from infragap.output import as_output_error, check_output_folder, recover_abandoned_results
 from infragap.processes import Supervisor
 from infragap.reports.schema import new_document
 from infragap.suites.all import SUITES
@@ -135,6 +136,17 @@ def _help_parser(parser: argparse.ArgumentParser, suites: list[Suite]) -> argpar
     return shown
 
 
+def check_output(run: BenchRun) -> None:
+    """Before any server starts: the output folder takes files, and older runs killed
+    without a chance to say so are marked interrupted."""
+    check_output_folder(run.args.out)
+    for path, suites in recover_abandoned_results(run.args.out):
+        run.console.print(
+            f"[yellow]note:[/] {path.name} was left running by an infragap process that is "
+            f"gone: {', '.join(suites)} marked interrupted"
+        )
+
+
 def configure(run: BenchRun) -> None:
     names = run.args.suites or SUITES.names()
     run.suites = [(name, SUITES.get(name)) for name in names]
@@ -161,11 +173,15 @@ def run_suites(run: BenchRun) -> None:
                 ctx = BenchContext(run.args, work_dir, supervisor, run.results, run.console)
                 suite.run(ctx, section)
             section["status"] = "complete"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             section["status"] = "incomplete"
-            section["error"] = "interrupted (Ctrl-C); the levels measured so far are kept"
+            section["error"] = (
+                f"interrupted ({interrupt_cause(interrupt)}); the levels measured so far are kept"
+            )
             run.results.save()
             raise
+        except ResultsSaveError:
+            raise  # the results cannot be written: stop; the last good file stays
         except InfragapError as error:
             section["status"] = "failed"
             section["error"] = str(error)
@@ -174,6 +190,10 @@ def run_suites(run: BenchRun) -> None:
         except Exception as error:
             # A bug, not a user error: keep what was measured, mark why, show the traceback.
             section["status"] = "failed"
+            output_error = as_output_error(error)
+            if output_error is not None:  # a full or read-only disk: say so, no traceback
+                section["error"] = str(output_error)
+                raise output_error from error
             section["error"] = f"internal error: {error!r}"
             raise
         finally:
@@ -222,7 +242,7 @@ def write_report(run: BenchRun) -> None:
     run.console.print(f"report written to {output}")
 
 
-STEPS = [configure, run_suites, finish, print_summary, write_report]
+STEPS = [check_output, configure, run_suites, finish, print_summary, write_report]
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
+from collections.abc import Iterator
 from types import FrameType
 
 from rich.console import Console
 
 from infragap import __version__, bench
-from infragap.errors import InfragapError
+from infragap.errors import InfragapError, Interrupted, interrupt_cause
+from infragap.processes import children_left_running
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM exits 143
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(commands: argparse._SubParsersAction) -> None:
-    # Both import their heavy dependencies lazily and fail politely when they are missing.
+    # Each imports its heavy dependencies lazily and fail politely when they are missing.
     from infragap.migrate.cli import add_migrate_command
     from infragap.reports.cli import add_report_command
 
@@ -43,23 +47,57 @@ def _add_optional_commands(commands: argparse._SubParsersAction) -> None:
     add_migrate_command(commands)
 
 
-def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM takes the same path as Ctrl-C, so results are saved and children stopped.
-    raise KeyboardInterrupt
+class _InterruptOnce:
+    """SIGINT and SIGTERM: the first raises Interrupted, so results are saved and children
+    stopped on the way out; later ones only say that this is under way, since raising
+    again would cut that clean-up short and leave servers running. SIGKILL still ends
+    it at once, and then each Supervisor's watchdog stops the children."""
+
+    def __init__(self) -> None:
+        self.first: int | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.first is None:
+            self.first = signum
+            raise Interrupted(signum)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        with contextlib.suppress(OSError):
+            os.write(2, f"{name}: already stopping, waiting for the children to stop\n".encode())
+
+
+@contextlib.contextmanager
+def _interrupt_handlers() -> Iterator[None]:
+    handler = _InterruptOnce()
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, signal.SIG_DFL if old is None else old)
 
 
 def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True)
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except InfragapError as error:
-        console.print(f"[red]error:[/] {error}")
-        return 2
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: every child process was stopped")
-        return EXIT_INTERRUPTED
+    with _interrupt_handlers():
+        try:
+            return int(args.func(args))
+        except InfragapError as error:
+            console.print(f"[red]error:[/] {error}")
+            return 2
+        except KeyboardInterrupt as interrupt:
+            cause = interrupt_cause(interrupt)
+            left = children_left_running()
+            if left:
+                names = ", ".join(f"{child.name} (pid {child.pid})" for child in left)
+                console.print(
+                    f"[red]interrupted[/] ({cause}): still running: {names}; "
+                    "their watchdog stops them as infragap exits"
+                )
+            else:
+                console.print(f"[yellow]interrupted[/] ({cause}): every child process was stopped")
+            signum = interrupt.signum if isinstance(interrupt, Interrupted) else signal.SIGINT
+            return 128 + signum
 
 
 if __name__ == "__main__":

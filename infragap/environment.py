@@ -14,7 +14,7 @@ from typing import Any
 
 import psutil
 
-from infragap.reports.records import GitState, RunMetadata
+from infragap.reports.records import GitState, RunMetadata, WriterRecord
 
 DISTRIBUTIONS = (
     "infragap",
@@ -94,6 +94,15 @@ def git_state(cwd: Path | None = None) -> GitState:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
+def this_writer() -> WriterRecord:
+    """This process, as recorded in the results file it writes."""
+    return {
+        "pid": os.getpid(),
+        "process_started": psutil.Process().create_time(),
+        "hostname": socket.gethostname(),
+    }
+
+
 def run_metadata(run_id: str, seed: int, config: dict[str, Any]) -> RunMetadata:
     return {
         "id": run_id,
@@ -105,4 +114,5 @@ def run_metadata(run_id: str, seed: int, config: dict[str, Any]) -> RunMetadata:
         "host": host_info(),
         "seed": seed,
         "config": config,
+        "writer": this_writer(),
     }

@@ -2,7 +2,9 @@
 
 Children start in their own session (process group), so stopping one also stops what
 it spawned (tritonserver's backend stubs, Locust's greenlets' helpers). Descendants that
-left the group are found through psutil and stopped too.
+left the group are found through psutil and stopped too. While children are being
+stopped, a further SIGINT or SIGTERM is held back until the clean-up is done, and a
+watchdog process (infragap/watchdog.py) stops them if the harness itself is killed.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,25 +89,84 @@ def _kill_pids(pids: set[int], grace_s: float) -> None:
             proc.kill()
 
 
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """A second Ctrl-C must not cut the clean-up short and leave children running."""
+def signals_held() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM must not cut the clean-up short and leave children
+    running: inside this block both are noted, and delivered to the previous handlers
+    once it ends (on the main thread; elsewhere signals never interrupt anyway)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    noted: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        noted.append(signum)
+
+    previous = {signum: signal.signal(signum, note) for signum in HELD_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            # None: a handler installed outside Python, which cannot be put back; use SIG_DFL.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for held in dict.fromkeys(noted):
+            signal.raise_signal(held)
+
+
+_OPEN: weakref.WeakSet[Supervisor] = weakref.WeakSet()
+
+
+def children_left_running() -> list[Child]:
+    """Children of any Supervisor that are still alive (after clean-up: none)."""
+    return [child for supervisor in list(_OPEN) for child in supervisor.children if child.alive()]
+
+
+class _Watchdog:
+    """This Supervisor's end of the pipe to its watchdog process (infragap/watchdog.py)."""
+
+    def __init__(self, log_path: Path) -> None:
+        with open(log_path, "wb") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "infragap.watchdog", str(os.getpid())],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def tell(self, message: str) -> None:
+        assert self.popen.stdin is not None
+        with contextlib.suppress(OSError):  # a dead watchdog must not stop the run
+            self.popen.stdin.write(f"{message}\n".encode())
+            self.popen.stdin.flush()
+
+    def close(self) -> None:
+        self.tell("bye")
+        with contextlib.suppress(OSError):
+            assert self.popen.stdin is not None
+            self.popen.stdin.close()
+        try:
+            self.popen.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
 
 
 class Supervisor:
-    """Starts children and stops all of them when the `with` block ends, however it ends."""
+    """Starts children and stops all of them when the `with` block ends, however it ends.
+
+    The first child also starts a watchdog process that stops the children if this
+    process dies without stopping them (SIGKILL); it leaves with the last `stop_all`.
+    """
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.children: list[Child] = []
+        self._watchdog: _Watchdog | None = None
+        _OPEN.add(self)
 
     def start(
         self,
@@ -114,6 +177,8 @@ class Supervisor:
         cwd: Path | None = None,
     ) -> Child:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self._watchdog is None:
+            self._watchdog = _Watchdog(self.log_dir / "watchdog.log")
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "wb") as log:
             popen = subprocess.Popen(
@@ -127,17 +192,25 @@ class Supervisor:
             )
         child = Child(name=name, popen=popen, log_path=log_path)
         self.children.append(child)
+        self._watchdog.tell(f"+{child.pid}")
         return child
 
     def stop(self, child: Child) -> None:
-        child.stop()
-        if child in self.children:
-            self.children.remove(child)
+        with signals_held():
+            child.stop()
+            if child in self.children:
+                self.children.remove(child)
+            if self._watchdog is not None:
+                self._watchdog.tell(f"-{child.pid}")
 
     def stop_all(self) -> None:
-        with _sigint_ignored():
+        """Stop every child, newest first, then the watchdog. Safe to call again."""
+        with signals_held():
             while self.children:
                 self.stop(self.children[-1])
+            if self._watchdog is not None:
+                self._watchdog.close()
+                self._watchdog = None
 
     def __enter__(self) -> Supervisor:
         return self

@@ -126,7 +126,10 @@ def create_app(data_dir: Path, now: pd.Timestamp | None = None) -> Flask:
     @app.post("/features")
     def features() -> Any:
         start = time.time()
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # silent=True only swallows ValueError; deep nesting is this
+            body = None
         if body is None:
             return jsonify(error="body must be JSON (Content-Type: application/json)"), 400
         try:

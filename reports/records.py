@@ -83,6 +83,14 @@ class GitState(TypedDict):
     dirty: bool | None
 
 
+class WriterRecord(TypedDict):
+    """The infragap process writing the file, so a reader can tell one that died."""
+
+    pid: int
+    process_started: float  # its start time (psutil create_time): a reused pid differs
+    hostname: str
+
+
 class RunMetadata(TypedDict):
     """Provenance of a run (see infragap.environment.run_metadata)."""
 
@@ -95,3 +103,4 @@ class RunMetadata(TypedDict):
     host: dict[str, Any]
     seed: int
     config: dict[str, Any]
+    writer: NotRequired[WriterRecord]

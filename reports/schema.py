@@ -8,7 +8,7 @@ Layout (schema_version 1)::
       "run": {...},                    # a RunMetadata (reports/records.py)
       "suites": {
         "<suite>": {
-          "status": "running" | "complete" | "incomplete" | "failed",
+          "status": "pending" | "running" | "complete" | "incomplete" | "failed",
           "error": null | "message",
           "config": {...},
           "warnings": ["..."],
@@ -16,6 +16,10 @@ Layout (schema_version 1)::
         }
       }
     }
+
+`run.writer` names the process writing the file (pid, start time, host). A file whose
+sections are still "running" while that process is gone was left by a killed run: `load`
+reads those sections as "incomplete", interrupted (files without `writer` read as written).
 
 The records that cross rooms are typed in infragap.reports.records (a level, its
 latency summary and server usage, equivalence, run metadata); each suite extends the
@@ -27,8 +31,11 @@ infragap.suites.features.suite, pipelines in infragap.suites.pipelines.suite.
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from infragap.errors import ResultsError
 from infragap.reports.records import RunMetadata
@@ -83,5 +90,40 @@ def read_json(path: Path, kind: str) -> Any:
         ) from None
 
 
+WRITER_GONE = "interrupted (the infragap process that wrote it is gone); levels saved are kept"
+START_TIME_SLACK_S = 1.0  # create_time is read from /proc in clock ticks
+
+
+def writer_gone(doc: dict[str, Any]) -> bool:
+    """True when the file names its writer, on this host, and that process has ended
+    (or its pid now belongs to another process). Another host's writer cannot be checked."""
+    writer = doc["run"].get("writer")
+    if not isinstance(writer, dict) or writer.get("hostname") != socket.gethostname():
+        return False
+    try:
+        started = psutil.Process(int(writer["pid"])).create_time()
+    except psutil.NoSuchProcess:
+        return True
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return False
+    return abs(started - float(writer.get("process_started", started))) > START_TIME_SLACK_S
+
+
+def mark_abandoned(doc: dict[str, Any]) -> list[str]:
+    """Mark the "running" suites of a file whose writer died as interrupted; their names."""
+    running = [name for name, s in doc["suites"].items() if s["status"] == "running"]
+    if not running or not writer_gone(doc):
+        return []
+    for name in running:
+        doc["suites"][name]["status"] = "incomplete"
+        doc["suites"][name]["error"] = WRITER_GONE
+    doc["complete"] = False
+    return running
+
+
 def load(path: Path) -> dict[str, Any]:
-    return validate(read_json(path, "a results file"), str(path))
+    """Read and check a results file; sections left "running" by a dead writer read as
+    interrupted (the file itself is not changed)."""
+    doc = validate(read_json(path, "a results file"), str(path))
+    mark_abandoned(doc)
+    return doc

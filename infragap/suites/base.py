@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from rich.console import Console
 
 from infragap.atomic import write_json_atomically
+from infragap.errors import ResultsSaveError
+from infragap.output import describe, fix_for
 from infragap.processes import Supervisor
 from infragap.registry import Registry
 
@@ -30,7 +32,14 @@ class ResultsRecorder:
         return self.doc["suites"].setdefault(suite, {"status": "running", "error": None})
 
     def save(self) -> None:
-        write_json_atomically(self.path, self.doc)
+        """Replace the file; on failure the last good copy stays and ResultsSaveError says why."""
+        try:
+            write_json_atomically(self.path, self.doc)
+        except OSError as error:
+            raise ResultsSaveError(
+                f"cannot save the results to {self.path}: {describe(error)}; the last good "
+                f"copy is kept and the run was stopped: {fix_for(error)}, then run it again"
+            ) from error
 
 
 @dataclass

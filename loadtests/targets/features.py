@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infragap.atomic import write_atomically
 from infragap.errors import LoadError
 from infragap.loadtests.target import TARGETS, Body, LoadTarget
 
@@ -30,8 +31,7 @@ def write_feature_requests(requests: list[list[int]], request_ts: int, path: Pat
         "request_ts": int(request_ts),
         "requests": [[int(i) for i in ids] for ids in requests],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload), encoding="utf-8")
+    write_atomically(path, json.dumps(payload))  # never a partial file, even on a full disk
 
 
 def read_feature_requests(path: Path) -> tuple[list[list[int]], int]:

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from infragap.atomic import write_atomically
 from infragap.errors import LoadError
 from infragap.loadtests.target import TARGETS, Body, LoadTarget
 from infragap.workloads.ranking_requests import (
@@ -27,8 +28,7 @@ def write_requests_file(requests: list[RankingRequest], path: Path) -> None:
     if not requests:
         raise LoadError("the request list is empty: generate at least one request")
     payload = {"version": REQUESTS_FILE_VERSION, "requests": [asdict(r) for r in requests]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload), encoding="utf-8")
+    write_atomically(path, json.dumps(payload))  # never a partial file, even on a full disk
 
 
 def read_requests_file(path: Path) -> list[RankingRequest]:
