@@ -23,6 +23,7 @@ from infragap.processes import Supervisor
 from infragap.reports.schema import new_document
 from infragap.suites.all import SUITES
 from infragap.suites.base import BenchContext, ResultsRecorder, Suite
+from infragap.suites.levels import add_load_arguments
 
 
 @dataclass
@@ -65,9 +66,6 @@ def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="small model and short levels: a few minutes on 2 cores",
     )
-    parser.add_argument("--users", help="closed-loop user counts, e.g. 1,8,32")
-    parser.add_argument("--duration", type=float, help="measured seconds per level")
-    parser.add_argument("--warmup", type=float, help="warm-up seconds per level, not measured")
     parser.add_argument("--seed", type=int, default=0, help="seed for models, data and requests")
     parser.add_argument(
         "--out",
@@ -85,6 +83,7 @@ def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the HTML report at the end (`infragap report` renders it later)",
     )
+    add_load_arguments(parser)
 
 
 def _add_suite_arguments(parser: argparse.ArgumentParser, suite: Suite) -> None:

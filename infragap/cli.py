@@ -42,8 +42,10 @@ def _add_optional_commands(commands: argparse._SubParsersAction) -> None:
     # Each imports its heavy dependencies lazily and fail politely when they are missing.
     from infragap.migrate.cli import add_migrate_command
     from infragap.reports.cli import add_report_command
+    from infragap.reports.gate_cli import add_compare_command
 
     add_report_command(commands)
+    add_compare_command(commands)
     add_migrate_command(commands)
 
 

@@ -6,7 +6,7 @@ parses text and cuts a measurement window out of plain data.
 
 Format (one record per line, fields separated by commas, the error text last):
 
-    R,<start epoch s>,<response ms>,<1 ok | 0 failed>,<error text>
+    R,<start epoch s>,<response ms>,<1 ok | 0 failed>,<send delay ms>,<1 backlogged | 0>,<error>
     S,<epoch s>            all users spawned
     T,<epoch s>            the run time is over, users are being stopped
     X,<epoch s>,<text>     a user task raised (a bug in the locustfile, never a server error)
@@ -23,6 +23,9 @@ SPAWNED = "S"
 STOPPING = "T"
 USER_ERROR = "X"
 
+# A send more than this after its intended time, with a connection free, means the
+# generator fell behind its schedule (wrk2's and the issue's threshold).
+LATE_SEND_MS = 10.0
 MAX_ERROR_CHARS = 200
 MAX_FAILURE_MESSAGES = 10
 OTHER_MESSAGES = "(other messages)"
@@ -30,12 +33,26 @@ OTHER_MESSAGES = "(other messages)"
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as Locust sent it: wall-clock start, exact response time, outcome."""
+    """One request: its start, exact response time and outcome.
+
+    In an open loop `start_s` is the *intended* send time and `response_ms` runs from it,
+    so time spent waiting to be sent counts (no coordinated omission); `delay_ms` is how
+    late it really went out, and `backlogged` says every connection was busy at its
+    intended time (the server, not the generator, held it back). A closed loop's
+    requests go out when they start: delay 0.
+    """
 
     start_s: float
     response_ms: float
     ok: bool
     error: str = ""
+    delay_ms: float = 0.0
+    backlogged: bool = False
+
+    @property
+    def late(self) -> bool:
+        """Sent late although a connection was free: the generator fell behind."""
+        return not self.backlogged and self.delay_ms > LATE_SEND_MS
 
     @property
     def end_s(self) -> float:
@@ -75,6 +92,11 @@ class LevelLoad:
     the window; `failures` and `failure_messages` count failed requests that started in
     it. `throughput_per_s[i]` counts successful requests that completed in second i of
     the window. CPU figures are for the Locust process, in percent of one core.
+    `sends` counts requests that started in the window, `late_sends` those the
+    generator sent late (LATE_SEND_MS) and `backlogged_sends` those that waited for a
+    busy connection; `max_delay_ms` is the latest send. With a steady-state rule,
+    `windows` holds (req/s, percentile ms) of each window run and `settled` whether the
+    last three agreed.
     """
 
     users: int
@@ -85,15 +107,32 @@ class LevelLoad:
     throughput_per_s: list[int]
     loadgen_cpu_percent: float
     loadgen_cpu_peak: float
+    sends: int = 0
+    late_sends: int = 0
+    backlogged_sends: int = 0
+    max_delay_ms: float = 0.0
+    windows: list[tuple[float, float | None]] = field(default_factory=list)
+    settled: bool | None = None  # None: no steady-state rule was applied
+    judged_on: str = ""  # "percentile", or "median" when windows were too small for it
 
 
 def _clean(text: str) -> str:
     return " ".join(text.split())[:MAX_ERROR_CHARS]
 
 
-def format_request(start_s: float, response_ms: float, ok: bool, error: str = "") -> str:
+def format_request(
+    start_s: float,
+    response_ms: float,
+    ok: bool,
+    error: str = "",
+    delay_ms: float = 0.0,
+    backlogged: bool = False,
+) -> str:
     """One request line; floats keep full precision (repr round-trips exactly)."""
-    return f"{REQUEST},{start_s!r},{response_ms!r},{int(ok)},{_clean(error)}\n"
+    return (
+        f"{REQUEST},{start_s!r},{response_ms!r},{int(ok)},{delay_ms!r},{int(backlogged)},"
+        f"{_clean(error)}\n"
+    )
 
 
 def format_marker(kind: str, at_s: float, text: str = "") -> str:
@@ -117,8 +156,12 @@ def parse_log(text: str) -> LatencyLog:
         kind, _, rest = line.partition(",")
         try:
             if kind == REQUEST:
-                start, ms, ok, error = rest.split(",", 3)
-                records.append(RequestRecord(float(start), float(ms), ok == "1", error))
+                start, ms, ok, delay, backlog, error = rest.split(",", 5)
+                records.append(
+                    RequestRecord(
+                        float(start), float(ms), ok == "1", error, float(delay), backlog == "1"
+                    )
+                )
             elif kind == SPAWNED and spawned_at is None:
                 spawned_at = float(rest)
             elif kind == STOPPING and stopping_at is None:
@@ -202,6 +245,10 @@ def summarize(
     inside = [r for r in log.records if window.holds(r.start_s)]
     failed = [r for r in inside if not r.ok]
     return LevelLoad(
+        sends=len(inside),
+        late_sends=sum(r.late for r in inside),
+        backlogged_sends=sum(r.backlogged for r in inside),
+        max_delay_ms=max((r.delay_ms for r in inside), default=0.0),
         users=users,
         window_s=window.length_s,
         latencies_ms=[r.response_ms for r in inside if r.ok],

@@ -41,8 +41,38 @@ class LoadgenUsage(TypedDict):
     cpu_percent_peak: float
 
 
+class ArrivalRecord(TypedDict):
+    """An open-loop level's schedule: seeded sends at `offered_rps` over `connections`."""
+
+    kind: str  # "constant" | "poisson"
+    offered_rps: float
+    connections: int
+
+
+class SendsRecord(TypedDict):
+    """How the generator kept to its schedule inside the window."""
+
+    count: int
+    late: int  # sent over 10 ms late with a connection free: the generator fell behind
+    backlogged: int  # waited for a busy connection: the server held them back
+    max_delay_ms: float
+    generator_behind: bool  # more than 1% of sends late
+
+
+class SteadyRecord(TypedDict):
+    """The level's windows and whether the last three agreed (perf_analyzer's rule)."""
+
+    window_s: float
+    percentile: float
+    tolerance: float
+    windows: list[list[float | None]]  # [req/s, percentile ms] per window run
+    settled: bool
+    judged_on: NotRequired[str]  # "percentile", or "median" for windows too small for it
+
+
 class LevelRecord(TypedDict):
-    """One (variant, load level) of a load-driven suite."""
+    """One (variant, load level) of a load-driven suite. `users` is the closed loop's
+    user count, or the open loop's connections (then `arrival` is set)."""
 
     users: int
     window_s: float
@@ -55,6 +85,9 @@ class LevelRecord(TypedDict):
     latencies_ms: list[float]  # every successful request in the window, exact
     server: ServerUsage
     loadgen: LoadgenUsage
+    arrival: NotRequired[ArrivalRecord]
+    sends: NotRequired[SendsRecord]
+    steady: NotRequired[SteadyRecord]
 
 
 class VariantCheck(TypedDict):

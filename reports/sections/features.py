@@ -12,10 +12,11 @@ from typing import Any
 
 from infragap.reports import format as fmt
 from infragap.reports.bootstrap import RatioEstimate, ratio_of_means, ratio_of_percentiles
+from infragap.reports.calibration import calibration_part
 from infragap.reports.charts import Colours
 from infragap.reports.compare import Metric
 from infragap.reports.model import Block, Callout, Cell, Claim, Figure, KeyValues, Part, Table, Text
-from infragap.reports.sections import SECTIONS, Contribution, serving_tables
+from infragap.reports.sections import SECTIONS, Contribution, load_views, serving_tables
 from infragap.reports.sections import serving_charts as charts
 from infragap.reports.sections.serving_data import Level, levels_of, metrics
 from infragap.reports.sections.serving_tables import tone
@@ -103,6 +104,10 @@ def setup_words(setup: dict[str, Any]) -> list[str]:
         f"`feast apply` ({fmt.seconds(feast.get('apply_s'))}) and materialisation "
         f"({fmt.seconds(feast.get('materialize_s'))})."
     ]
+
+
+def capacity_words(variant: str) -> str:
+    return "the naive endpoint" if variant == NAIVE else variant
 
 
 def claims(section: dict[str, Any], pair: tuple[Level, Level] | None) -> list[Claim]:
@@ -391,22 +396,29 @@ class FeaturesSection:
     def contribute(self, section: dict[str, Any], anchor: str) -> Contribution:
         levels = levels_of(section)
         pair = top_shared(levels)
-        verdicts = []
+        capacity = load_views.capacity_ratios(load_views.capacities(section), FEAST, [NAIVE])
+        verdicts = [
+            load_views.capacity_sentence(r, "Feast's feature server", capacity_words)
+            for r in capacity
+        ]
         if pair is not None:
             verdicts.append(load_words(*pair)[0])
         verdicts += skew_words(section.get("skew") or {})
         verdicts += leakage_words(section.get("leakage") or {})
         verdicts += setup_words(section.get("setup") or {})
         return Contribution(
-            verdicts, claims(section, pair), self._parts(section, levels, anchor), []
+            verdicts,
+            load_views.capacity_claims(capacity) + claims(section, pair),
+            self._parts(section, levels, anchor),
+            load_views.load_warnings(section),
         )
 
     def _parts(
         self, section: dict[str, Any], levels: dict[str, dict[int, Level]], anchor: str
     ) -> list[Part]:
         parts: list[Part] = []
+        colours = palette()
         if levels:
-            colours = palette()
             parts.append(
                 Part(
                     "Throughput and latency by level",
@@ -418,6 +430,12 @@ class FeaturesSection:
                     ],
                 )
             )
+        for load_part in (
+            load_views.capacity_part(section, anchor, colours),
+            load_views.rates_part(section, anchor, colours),
+        ):
+            if load_part is not None:
+                parts.append(load_part)
         skew = section.get("skew") or {}
         if skew:
             parts.append(
@@ -452,12 +470,15 @@ class FeaturesSection:
             failures = serving_tables.failures_table(levels)
             if failures is not None:
                 parts.append(Part("Failed requests", f"{anchor}-failures", [failures]))
+        calibration = calibration_part(section, anchor)
+        if calibration is not None:
+            parts.append(calibration)
         if not parts:
             parts.append(Part("No measurements", f"{anchor}-none", [Text("Nothing recorded.")]))
         return parts
 
     def metrics(self, section: dict[str, Any]) -> list[Metric]:
-        return metrics(section)
+        return metrics(section) + load_views.load_metrics(section)
 
 
 SECTIONS.register("features")(FeaturesSection())

@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from infragap.reports import format as fmt
+from infragap.reports.calibration import calibration_part
 from infragap.reports.compare import Metric
 from infragap.reports.model import Claim, Part
-from infragap.reports.sections import SECTIONS, Contribution
+from infragap.reports.sections import SECTIONS, Contribution, load_views
 from infragap.reports.sections import serving_charts as charts
 from infragap.reports.sections import serving_tables as tables
 from infragap.reports.sections.serving_data import (
+    BASELINES,
     MIN_SECONDS,
     PROVEN,
     Advantage,
@@ -173,23 +175,28 @@ class ServingSection:
         "The same TorchScript ranking model behind three endpoints: a Flask app that reloads "
         "the model on every request (naive-reload), the same app loading it once "
         "(naive-hoisted), and Triton Inference Server with dynamic batching (triton). "
-        "Locust drives each with a closed-loop sweep of concurrent users."
+        "Locust drives each with a closed-loop sweep of concurrent users and, when asked, "
+        "open-loop rates and a search for the highest rate that meets a latency SLO."
     )
 
     def contribute(self, section: dict[str, Any], anchor: str) -> Contribution:
         levels = levels_of(section)
         found = advantages(levels)
         top = headline(found)
-        verdicts = [sentence(adv) for adv in top]
-        if not found and levels:
+        capacity = load_views.capacity_ratios(load_views.capacities(section), PROVEN, BASELINES)
+        verdicts = [load_views.capacity_sentence(r, "Triton", str) for r in capacity]
+        verdicts += [sentence(adv) for adv in top]
+        if not found and levels and not capacity:
             verdicts.append(
                 "No headline: the run has no user level that Triton and a naive variant both ran."
             )
         verdicts += equivalence_words(section.get("equivalence"))
-        claims = [claim for adv in top for claim in advantage_claims(adv)]
+        claims = load_views.capacity_claims(capacity)
+        claims += [claim for adv in top for claim in advantage_claims(adv)]
         claims += own_claims(section, levels)
         parts = self._parts(section, levels, found, anchor)
-        return Contribution(verdicts, claims, parts, validity_warnings(section, levels))
+        warnings = validity_warnings(section, levels) + load_views.load_warnings(section)
+        return Contribution(verdicts, claims, parts, warnings)
 
     def _parts(
         self,
@@ -211,6 +218,12 @@ class ServingSection:
                     ],
                 )
             )
+        for part in (
+            load_views.capacity_part(section, anchor, colours),
+            load_views.rates_part(section, anchor, colours),
+        ):
+            if part is not None:
+                parts.append(part)
         if levels:
             parts.append(
                 Part(
@@ -246,6 +259,9 @@ class ServingSection:
                     ],
                 )
             )
+        calibration = calibration_part(section, anchor)
+        if calibration is not None:
+            parts.append(calibration)
         failures = tables.failures_table(levels)
         if failures is not None:
             parts.append(Part("Failed requests", f"{anchor}-failures", [failures]))
@@ -266,7 +282,7 @@ class ServingSection:
         return parts
 
     def metrics(self, section: dict[str, Any]) -> list[Metric]:
-        return metrics(section)
+        return metrics(section) + load_views.load_metrics(section)
 
 
 SECTIONS.register("serving")(ServingSection())

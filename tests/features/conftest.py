@@ -20,22 +20,15 @@ SEED = 11
 
 
 def quick_args(**overrides: object) -> argparse.Namespace:
-    args = {
-        "quick": True,
-        "seed": SEED,
-        "features_data_size": "tiny",
-        "online_store": "sqlite",
-        "entities_per_request": 1,
-        "feast_workers": 1,
-        "users": "1",
-        "duration": 1.5,
-        "warmup": 0.5,
-        "feast_port": None,
-        "naive_features_port": None,
-        "redis_port": None,
-    }
-    args.update(overrides)
-    return argparse.Namespace(**args)
+    """`infragap bench features` options as the CLI parses them, small, with `overrides`."""
+    from infragap.cli import build_parser
+
+    argv = ["bench", "features", "--quick", "--seed", str(SEED), "--features-data-size", "tiny"]
+    argv += ["--users", "1", "--duration", "1.5", "--warmup", "0.5", "--calibrate", "never"]
+    args = build_parser().parse_args(argv)
+    for name, value in overrides.items():
+        setattr(args, name, value)
+    return args
 
 
 @pytest.fixture(scope="session")

@@ -66,8 +66,10 @@ def test_bench_features_writes_a_complete_results_file(tmp_path):
     assert doc["complete"] is True
     features = doc["suites"]["features"]
     assert features["status"] == "complete"
-    # A busy 2-core machine may saturate the load generator; any other warning is a fault.
-    assert [w for w in features["warnings"] if "load generator" not in w] == []
+    # A busy 2-core machine may saturate the load generator, and levels of a second or two
+    # need not settle; any other warning is a fault.
+    tolerated = ("load generator", "not in steady state")
+    assert [w for w in features["warnings"] if not any(t in w for t in tolerated)] == []
     assert features["skew"]["feast"]["values_differ"] == 0
     assert features["leakage"]["feast"]["leaked_rows"] == 0
     assert features["consistency"]["passed"] and features["oracle"]["passed"]

@@ -10,7 +10,9 @@ import psutil
 import pytest
 
 from infragap.errors import LoadError
-from infragap.loadtests.runner import LevelLoad, run_level
+from infragap.loadtests.arrivals import Arrivals
+from infragap.loadtests.runner import LevelLoad, LevelSpec, run_level
+from infragap.loadtests.steady import SteadyRule
 from infragap.loadtests.targets.ranking import write_requests_file
 from infragap.ports import LOOPBACK, free_port
 from infragap.processes import Supervisor, http_ok, wait_until
@@ -32,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT = int(sys.argv[1])
 FAIL_EVERY = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+DELAY_S = float(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0.0
+THREADED = len(sys.argv) <= 4 or sys.argv[4] != "serial"
 counter = itertools.count(1)
 lock = threading.Lock()
 
@@ -58,6 +62,9 @@ class Handler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with lock:
             n = next(counter)
+        if DELAY_S:
+            import time
+            time.sleep(DELAY_S)
         if FAIL_EVERY and n % FAIL_EVERY == 0:
             self.send(500, {"error": "boom"})
         elif self.path == "/predict":
@@ -70,7 +77,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(404, {"error": "no route"})
 
 
-ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+from http.server import HTTPServer
+(ThreadingHTTPServer if THREADED else HTTPServer)(("127.0.0.1", PORT), Handler).serve_forever()
 """
 
 
@@ -81,11 +89,19 @@ def requests_file(tmp_path: Path) -> Path:
     return path
 
 
-def start_server(supervisor: Supervisor, tmp_path: Path, fail_every: int = 0) -> str:
+def start_server(
+    supervisor: Supervisor,
+    tmp_path: Path,
+    fail_every: int = 0,
+    delay_ms: float = 0.0,
+    serial: bool = False,
+) -> str:
     script = tmp_path / "server.py"
     script.write_text(SERVER)
     port = free_port()
-    child = supervisor.start("server", [sys.executable, str(script), str(port), str(fail_every)])
+    argv = [sys.executable, str(script), str(port), str(fail_every), str(delay_ms)]
+    argv.append("serial" if serial else "threaded")
+    child = supervisor.start("server", argv)
     host = f"http://{LOOPBACK}:{port}"
     wait_until(http_ok(f"{host}/health"), child, timeout_s=15, what="the test server")
     return host
@@ -111,9 +127,7 @@ def level(supervisor: Supervisor, tmp_path: Path, host: str, target: str, reques
         supervisor,
         target=target,
         host=host,
-        users=USERS,
-        warmup_s=WARMUP_S,
-        duration_s=DURATION_S,
+        spec=LevelSpec(USERS, WARMUP_S, DURATION_S),
         requests_file=requests_file,
         work_dir=tmp_path / "work",
         target_option="ranker",
@@ -164,10 +178,114 @@ def test_locust_failure_raises_with_its_log(tmp_path: Path, supervisor: Supervis
             supervisor,
             target="flask",
             host=f"http://{LOOPBACK}:{free_port()}",
-            users=1,
-            warmup_s=0,
-            duration_s=1,
+            spec=LevelSpec(1, 0, 1),
             requests_file=missing,
             work_dir=tmp_path / "work",
         )
     assert "no-such-requests.json" in str(info.value)
+
+
+def test_open_loop_keeps_its_schedule_on_a_server_with_room(
+    tmp_path: Path, requests_file: Path, supervisor: Supervisor
+) -> None:
+    host = start_server(supervisor, tmp_path, delay_ms=5)
+    spec = LevelSpec(8, 1.0, DURATION_S, Arrivals("poisson", 60.0, seed=3))
+    load = run_level(
+        supervisor,
+        target="flask",
+        host=host,
+        spec=spec,
+        requests_file=requests_file,
+        work_dir=tmp_path / "open",
+    )
+    assert load.failures == 0, load.failure_messages
+    # a seeded Poisson schedule: about 60 sends per second, none of them held back
+    assert 0.6 * 60 * DURATION_S < load.sends < 1.4 * 60 * DURATION_S
+    assert load.backlogged_sends == 0
+    assert min(load.latencies_ms) >= 5.0  # counted from the intended send time
+
+
+def test_open_loop_shows_the_queue_a_closed_loop_hides(
+    tmp_path: Path, requests_file: Path, supervisor: Supervisor
+) -> None:
+    """Coordinated omission: a server that answers one request per 50 ms, offered twice
+    what it serves, builds a queue the open loop measures and one closed user never sees."""
+    host = start_server(supervisor, tmp_path, delay_ms=50, serial=True)
+    common = {"target": "flask", "host": host, "requests_file": requests_file}
+    closed = run_level(
+        supervisor, spec=LevelSpec(1, 0.5, DURATION_S), work_dir=tmp_path / "c", **common
+    )
+    opened = run_level(
+        supervisor,
+        spec=LevelSpec(4, 0.5, DURATION_S, Arrivals("constant", 40.0)),
+        work_dir=tmp_path / "o",
+        **common,
+    )
+    closed_p99 = max(closed.latencies_ms)
+    assert closed_p99 < 500
+    assert opened.backlogged_sends > 0
+    assert max(opened.latencies_ms) > 3 * closed_p99
+    # sends still queued when the level ended count as failed, not as never scheduled
+    assert any(message.startswith("not sent") for message in opened.failure_messages)
+
+
+def test_steady_state_windows_are_reported(
+    tmp_path: Path, requests_file: Path, supervisor: Supervisor
+) -> None:
+    host = start_server(supervisor, tmp_path)
+    spec = LevelSpec(2, 0.5, 0.0, steady=SteadyRule(window_s=1.0, max_windows=5))
+    load = run_level(
+        supervisor,
+        target="flask",
+        host=host,
+        spec=spec,
+        requests_file=requests_file,
+        work_dir=tmp_path / "steady",
+    )
+    assert load.settled is not None
+    assert 3 <= len(load.windows) <= 5
+    assert load.window_s == pytest.approx(3.0)  # the last three windows are the level
+    assert all(rps > 0 for rps, _ in load.windows)
+
+
+@pytest.mark.parametrize("arrivals", [None, Arrivals("constant", 80.0)])
+def test_workers_split_the_stream_and_report_to_the_master(
+    arrivals: Arrivals | None, tmp_path: Path, requests_file: Path, supervisor: Supervisor
+) -> None:
+    """Locust's master and two workers: every latency reaches the master's log, and
+    together the workers send each request of the stream once, in the same order."""
+    host = start_server(supervisor, tmp_path)
+    spec = LevelSpec(4, 0.5, 2.0, arrivals, processes=2)
+    load = run_level(
+        supervisor,
+        target="flask",
+        host=host,
+        spec=spec,
+        requests_file=requests_file,
+        work_dir=tmp_path / "dist",
+    )
+    assert load.failures == 0, load.failure_messages
+    assert len(load.latencies_ms) > 20
+    if arrivals is not None:
+        assert 0.8 * 160 <= load.sends <= 1.2 * 160  # 80/s for 2 s, from both workers
+    assert (tmp_path / "dist" / "worker.env").read_text().count("INFRAGAP_LOAD_") >= 5
+    assert not locust_pids(host)
+
+
+def test_workers_that_never_connect_are_a_clear_error(
+    tmp_path: Path, requests_file: Path, supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infragap.loadtests import runner
+
+    monkeypatch.setattr(runner, "WORKERS_MAX_WAIT_S", 2)
+    host = start_server(supervisor, tmp_path)
+    with pytest.raises(LoadError, match="--load-expect-workers"):
+        run_level(
+            supervisor,
+            target="flask",
+            host=host,
+            spec=LevelSpec(2, 0.5, 1.0, remote_workers=1),
+            requests_file=requests_file,
+            work_dir=tmp_path / "alone",
+        )
+    assert not locust_pids(host)

@@ -37,11 +37,11 @@ from infragap.suites.features import measure
 from infragap.suites.features.sides import FEAST, NAIVE
 from infragap.suites.levels import (
     LevelProbe,
-    LoadPlan,
     UnitRate,
     drive_levels,
     level_rows,
-    parse_users,
+    load_config,
+    load_plan,
 )
 
 if TYPE_CHECKING:
@@ -439,12 +439,7 @@ def drive_load(run: FeaturesRun) -> None:
     from infragap.loadtests.targets.features import write_feature_requests
 
     cfg = run.config
-    plan = LoadPlan(
-        cfg["users"],
-        cfg["warmup_s"],
-        cfg["duration_s"],
-        run.ctx.work_dir / "feature-requests.json",
-    )
+    plan = load_plan(cfg, run.ctx.work_dir / "feature-requests.json", cfg["seed"])
     write_feature_requests(run.stream, run.request_ts, plan.requests_file)
 
     def probes(_endpoint: Endpoint) -> list[LevelProbe]:
@@ -560,9 +555,7 @@ class FeaturesSuite:
             "online_store": args.online_store,
             "entities_per_request": args.entities_per_request,
             "feast_workers": args.feast_workers,
-            "users": parse_users(args.users) if args.users else ([1, 4] if quick else [1, 8, 32]),
-            "duration_s": args.duration or (5.0 if quick else 30.0),
-            "warmup_s": args.warmup if args.warmup is not None else (2.0 if quick else 5.0),
+            **load_config(args, quick, [1, 4] if quick else [1, 8, 32]),
             "sample_users": 300 if quick else 1000,
             "consistency_users": 500 if quick else 2000,
             "ports": {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from infragap.suites.base import BenchContext
 from infragap.suites.endpoint import Endpoint
-from infragap.suites.levels import LevelProbe, LoadPlan, UnitRate, drive_levels
+from infragap.suites.levels import LevelProbe, UnitRate, drive_levels, load_plan
 from infragap.suites.serving import equivalence, measure
 from infragap.suites.serving.variants import VARIANTS, ServingSetup
 from infragap.workloads.model_sizes import model_size
@@ -86,9 +86,7 @@ def check_equivalence(run: ServingRun) -> None:
 
 def drive_load(run: ServingRun) -> None:
     cfg = run.config
-    plan = LoadPlan(
-        cfg["users"], cfg["warmup_s"], cfg["duration_s"], run.ctx.work_dir / "requests.json"
-    )
+    plan = load_plan(cfg, run.ctx.work_dir / "requests.json", cfg["seed"])
 
     def probes(endpoint: Endpoint) -> list[LevelProbe]:
         return [UnitRate("rows_per_s", cfg["rows_per_request"]), TritonBatching(endpoint)]

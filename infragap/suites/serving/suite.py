@@ -11,7 +11,7 @@ from typing import Any
 
 from infragap.errors import ConfigError
 from infragap.suites.base import SUITES, BenchContext
-from infragap.suites.levels import level_rows, parse_users
+from infragap.suites.levels import level_rows, load_config
 from infragap.suites.serving.records import ServingLevel
 from infragap.suites.serving.steps import STEPS, ServingRun
 from infragap.suites.serving.variants import VARIANTS
@@ -64,9 +64,7 @@ class ServingSuite:
             "model_size": args.model_size or ("small" if quick else "default"),
             "rows_per_request": args.rows,
             "variants": variants,
-            "users": parse_users(args.users) if args.users else ([1, 8] if quick else [1, 8, 32]),
-            "duration_s": args.duration or (5.0 if quick else 30.0),
-            "warmup_s": args.warmup if args.warmup is not None else (2.0 if quick else 5.0),
+            **load_config(args, quick, [1, 8] if quick else [1, 8, 32]),
             "device": _device(),
             "triton_url": args.triton_url,
             "triton": _triton_options(args),

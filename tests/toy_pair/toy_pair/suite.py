@@ -11,7 +11,7 @@ from infragap.ports import LOOPBACK, free_port
 from infragap.processes import http_ok, wait_until
 from infragap.suites.base import SUITES, BenchContext
 from infragap.suites.endpoint import Endpoint, process_tree
-from infragap.suites.levels import LoadPlan, UnitRate, drive_levels, level_rows, parse_users
+from infragap.suites.levels import UnitRate, drive_levels, level_rows, load_config, load_plan
 from toy_pair.target import TARGET, write_requests
 
 DELAYS_MS = {"toy-slow": 20.0, "toy-fast": 1.0}
@@ -29,9 +29,7 @@ class ToySuite:
         return {
             "seed": args.seed,
             "numbers": args.toy_numbers,
-            "users": parse_users(args.users or "1,2"),
-            "duration_s": args.duration or 2.0,
-            "warmup_s": args.warmup if args.warmup is not None else 0.5,
+            **load_config(args, quick=True, default_users=[1, 2]),
         }
 
     def run(self, ctx: BenchContext, section: dict[str, Any]) -> None:
@@ -50,7 +48,7 @@ class ToySuite:
             url = f"http://{LOOPBACK}:{port}"
             wait_until(http_ok(f"{url}/health"), child, 30.0, f"the {name} server")
             endpoints.append(Endpoint(name, TARGET, url, process_tree(child)))
-        plan = LoadPlan(config["users"], config["warmup_s"], config["duration_s"], requests_file)
+        plan = load_plan(config, requests_file, config["seed"])
         drive_levels(
             ctx,
             section,
