@@ -52,6 +52,7 @@ from infragap.processes import Child, Supervisor
 __all__ = ["LevelLoad", "LevelSpec", "locust_command", "run_level"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+LOCUST = (sys.executable, "-m", "locust", "-f", str(LOCUSTFILE))
 
 # Locust spawns N users at N per second in one go; this is slack for a slow spawn.
 SPAWN_ALLOWANCE_S = 0.5
@@ -187,11 +188,7 @@ def locust_command(plan: LevelPlan) -> list[str]:
             str(WORKERS_MAX_WAIT_S),
         ]
     return [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
+        *LOCUST,
         *master,
         "--headless",
         "--host",
@@ -213,11 +210,7 @@ def locust_command(plan: LevelPlan) -> list[str]:
 def worker_command(master_host: str, master_port: int) -> list[str]:
     """One Locust worker of our locustfile, for this machine or another one."""
     return [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
+        *LOCUST,
         "--worker",
         "--master-host",
         master_host,
