@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,9 @@ DEFAULT_MAX_WINDOWS = 5
 DEFAULT_SLO_START = 10.0
 # perf_analyzer's least measurement-request-count: fewer and a window says little.
 MIN_WINDOW_REQUESTS = 50
+# One Locust process is one core of Python: at 32 users it held Triton to 76% of hey's
+# rate on 2 cores, two processes to 134% (README, "The load engine").
+DEFAULT_LOAD_PROCESSES = min(2, os.cpu_count() or 1)
 GENERATOR_BEHIND_SHARE = 0.01  # more than 1% of sends over 10 ms late
 
 
@@ -95,8 +99,9 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--load-processes",
         type=int,
-        default=1,
-        help="Locust worker processes on this machine; above 1, a Locust master runs them",
+        default=DEFAULT_LOAD_PROCESSES,
+        help="Locust worker processes on this machine; above 1, a Locust master runs them "
+        f"(default {DEFAULT_LOAD_PROCESSES}: one per core, at most 2)",
     )
     group.add_argument(
         "--load-expect-workers",
@@ -326,12 +331,14 @@ class LoadPlan:
     master_bind: str = LOOPBACK
 
     def steady(self, rate_per_s: float | None = None) -> SteadyRule | None:
-        """Windows of duration / 3; an open loop's hold at least MIN_WINDOW_REQUESTS sends."""
+        """Windows of duration / 3; an open loop's hold MIN_WINDOW_REQUESTS sends where a
+        window of at most --duration can."""
         if self.max_windows < SETTLE_WINDOWS:
             return None
         window_s = self.duration_s / SETTLE_WINDOWS
         if rate_per_s:
-            window_s = max(window_s, MIN_WINDOW_REQUESTS / rate_per_s)
+            # at most --duration per window, or a rate of 1/s would take minutes a level
+            window_s = max(window_s, min(MIN_WINDOW_REQUESTS / rate_per_s, self.duration_s))
         percentile = self.slo.watched_percentile if self.slo else 99.0
         return SteadyRule(window_s, self.max_windows, percentile)
 
@@ -343,7 +350,7 @@ class LoadPlan:
         arrivals = Arrivals(self.arrival, rate_per_s, self.seed)
         connections = self.connections or connections_for(rate_per_s)
         steady = self.steady(rate_per_s)
-        duration_s = max(self.duration_s, MIN_WINDOW_REQUESTS * SETTLE_WINDOWS / rate_per_s)
+        duration_s = SETTLE_WINDOWS * steady.window_s if steady else self.duration_s
         spec = LevelSpec(connections, self.warmup_s, duration_s, arrivals, steady)
         return self._spread(spec)
 
