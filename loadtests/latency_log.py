@@ -114,6 +114,7 @@ class LevelLoad:
     windows: list[tuple[float, float | None]] = field(default_factory=list)
     settled: bool | None = None  # None: no steady-state rule was applied
     judged_on: str = ""  # "percentile", or "median" when windows were too small for it
+    loadgen_cores: list[int] = field(default_factory=list)  # CPUs the generator could use
 
 
 def _clean(text: str) -> str:

@@ -37,6 +37,7 @@ from infragap.loadtests.latency_log import (
     parse_log,
     summarize,
 )
+from infragap.loadtests.server_usage import allowed_cores
 from infragap.loadtests.steady import (
     SETTLE_WINDOWS,
     SteadyRule,
@@ -275,7 +276,7 @@ def _should_stop(live: LiveLog, spec: LevelSpec) -> bool:
 
 def _watch_until_exit(
     child: Child, workers: list[Child], plan: LevelPlan, deadline: float
-) -> list[tuple[float, float]]:
+) -> tuple[list[tuple[float, float]], list[int]]:
     """CPU % (of one core) of Locust's processes every CPU_SAMPLE_S until the first one
     exits; asks it to stop (the stop file) once the level has settled."""
     procs: dict[int, psutil.Process] = {}
@@ -297,7 +298,8 @@ def _watch_until_exit(
         if stop_file is not None and not stop_file.exists() and _should_stop(live, plan.spec):
             stop_file.touch()
         time.sleep(CPU_SAMPLE_S)
-    return samples[1:]  # the first call to cpu_percent only sets its baseline
+    # the first call to cpu_percent only sets its baseline
+    return samples[1:], allowed_cores(procs.values())
 
 
 def _read_log(plan: LevelPlan, child: Child) -> LatencyLog:
@@ -415,12 +417,12 @@ def run_level(
                 )
         deadline = time.monotonic() + plan.run_time_s + plan.stop_timeout_s + PROCESS_ALLOWANCE_S
         deadline += WORKERS_MAX_WAIT_S if spec.distributed else 0
-        samples = _watch_until_exit(child, workers, plan, deadline)
+        samples, cores = _watch_until_exit(child, workers, plan, deadline)
         log = _read_log(plan, child)
     finally:
         for process in (*workers, child):
             supervisor.stop(process)
-    return measure(log, spec, samples)
+    return dataclasses.replace(measure(log, spec, samples), loadgen_cores=cores)
 
 
 def _write_worker_env(plan: LevelPlan, env: dict[str, str]) -> None:

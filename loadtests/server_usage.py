@@ -5,13 +5,22 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import psutil
 
 from infragap.reports.records import ServerUsage
 
 SAMPLE_INTERVAL_S = 0.25
+
+
+def allowed_cores(processes: Iterable[psutil.Process]) -> list[int]:
+    """The CPUs the processes may run on (their affinity), together; [] where unknown."""
+    cores: set[int] = set()
+    for proc in processes:
+        with contextlib.suppress(psutil.Error, AttributeError):
+            cores.update(proc.cpu_affinity() or [])
+    return sorted(cores)
 
 
 class UsageMonitor:
@@ -26,13 +35,16 @@ class UsageMonitor:
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self.peak_rss_bytes = 0
+        self.cores: set[int] = set()
         self._started = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _sample(self) -> None:
         rss = 0
-        for proc in self._tree():
+        tree = self._tree()
+        self.cores.update(allowed_cores(tree))
+        for proc in tree:
             with contextlib.suppress(psutil.Error):
                 with proc.oneshot():
                     times = proc.cpu_times()
@@ -60,4 +72,5 @@ class UsageMonitor:
             cpu_s=round(cpu_s, 3),
             wall_s=round(time.monotonic() - self._started, 3),
             peak_rss_bytes=self.peak_rss_bytes,
+            cores=sorted(self.cores),
         )

@@ -32,6 +32,7 @@ class ServerUsage(TypedDict):
     cpu_s: float
     wall_s: float
     peak_rss_bytes: int
+    cores: NotRequired[list[int]]  # the CPUs its processes were allowed to run on
 
 
 class LoadgenUsage(TypedDict):
@@ -39,6 +40,7 @@ class LoadgenUsage(TypedDict):
 
     cpu_percent_mean: float
     cpu_percent_peak: float
+    cores: NotRequired[list[int]]  # the CPUs its processes were allowed to run on
 
 
 class ArrivalRecord(TypedDict):

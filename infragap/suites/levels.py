@@ -216,6 +216,7 @@ def level_record(
         loadgen={
             "cpu_percent_mean": load.loadgen_cpu_percent,
             "cpu_percent_peak": load.loadgen_cpu_peak,
+            "cores": load.loadgen_cores,
         },
         sends={
             "count": load.sends,

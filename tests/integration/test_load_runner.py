@@ -149,6 +149,7 @@ def check_healthy(load: LevelLoad) -> None:
     # completions per second and starts in the window agree up to the requests in flight
     assert abs(sum(load.throughput_per_s) - len(load.latencies_ms)) <= 2 * USERS
     assert load.loadgen_cpu_peak >= load.loadgen_cpu_percent > 0
+    assert load.loadgen_cores  # the CPUs the generator could run on, recorded
 
 
 @pytest.mark.parametrize("target", ["flask", "kserve"])

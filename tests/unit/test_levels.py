@@ -36,7 +36,7 @@ def test_level_record_rates_and_percentiles():
     assert record["latency_ms"]["p50"] == 2.0
     assert record["latency_ms"]["max"] == 4.0
     assert record["server"] == SERVER
-    assert record["loadgen"] == {"cpu_percent_mean": 40.0, "cpu_percent_peak": 60.0}
+    assert record["loadgen"] == {"cpu_percent_mean": 40.0, "cpu_percent_peak": 60.0, "cores": []}
 
 
 def test_unit_rate_counts_units_of_successful_requests():
