@@ -280,6 +280,7 @@ def _watch_until_exit(
     """CPU % (of one core) of Locust's processes every CPU_SAMPLE_S until the first one
     exits; asks it to stop (the stop file) once the level has settled."""
     procs: dict[int, psutil.Process] = {}
+    cores: set[int] = set()
     samples: list[tuple[float, float]] = []
     live = LiveLog(plan.settings.latency_log)
     stop_file = plan.settings.stop_file
@@ -291,6 +292,8 @@ def _watch_until_exit(
             )
         total = 0.0
         for proc in [p for c in (child, *workers) for p in c.process_tree()]:
+            if proc.pid not in procs:
+                cores.update(allowed_cores([proc]))  # now: it may be gone at the end
             known = procs.setdefault(proc.pid, proc)
             with contextlib.suppress(psutil.Error):
                 total += known.cpu_percent(interval=None)
@@ -299,7 +302,7 @@ def _watch_until_exit(
             stop_file.touch()
         time.sleep(CPU_SAMPLE_S)
     # the first call to cpu_percent only sets its baseline
-    return samples[1:], allowed_cores(procs.values())
+    return samples[1:], sorted(cores)
 
 
 def _read_log(plan: LevelPlan, child: Child) -> LatencyLog:
