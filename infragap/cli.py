@@ -12,14 +12,19 @@ from types import FrameType
 
 from rich.console import Console
 
-from infragap import __version__, bench
+from infragap import __version__
 from infragap.errors import InfragapError, Interrupted, interrupt_cause
-from infragap.processes import children_left_running
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM exits 143
 
 
-def build_parser() -> argparse.ArgumentParser:
+LIGHT_COMMANDS = ("migrate", "report", "compare")
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; for a command other than bench, bench's options (which
+    import every suite) are left out, so `infragap migrate scan` starts in a fraction of
+    the time."""
     parser = argparse.ArgumentParser(
         prog="infragap",
         description="Measure what proven AI infrastructure buys over naive code, then migrate.",
@@ -32,8 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run benchmark suites side by side and write a results file.",
         add_help=False,  # bench brings its own -h/--help, which can show one suite
     )
-    bench.add_arguments(bench_parser)
-    bench_parser.set_defaults(func=bench.run_bench)
+    if not (argv and argv[0] in LIGHT_COMMANDS):
+        from infragap import bench
+
+        bench.add_arguments(bench_parser)
+        bench_parser.set_defaults(func=bench.run_bench)
     _add_optional_commands(commands)
     return parser
 
@@ -80,7 +88,7 @@ def _interrupt_handlers() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True)
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     with _interrupt_handlers():
         try:
             return int(args.func(args))
@@ -88,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[red]error:[/] {error}")
             return 2
         except KeyboardInterrupt as interrupt:
+            from infragap.processes import children_left_running
+
             cause = interrupt_cause(interrupt)
             left = children_left_running()
             if left:

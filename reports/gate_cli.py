@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from infragap.reports.gate import COLUMNS, GateResult, gate, parse_rules, rows
+if TYPE_CHECKING:
+    from infragap.reports.gate import GateResult
 
 EXIT_PASS, EXIT_FAIL = 0, 1  # bad input is 2, from the CLI's error handler or argparse
 # Wide enough for the whole table in a CI log, where there is no terminal to measure.
@@ -92,6 +94,8 @@ def add_compare_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
 
 def run_compare(args: argparse.Namespace) -> int:
     """Print the table and the verdict; ConfigError and ResultsError reach the CLI (exit 2)."""
+    # Imported here: the gate reads every report section, which `infragap migrate` never needs.
+    from infragap.reports.gate import gate, parse_rules
     from infragap.reports.schema import load
 
     rules = parse_rules(args.rules)  # bad rules fail before any file is read
@@ -104,6 +108,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def print_result(console: Console, result: GateResult, title: str) -> None:
+    from infragap.reports.gate import COLUMNS, rows
+
     table = Table(title=title, title_justify="left")
     for index, column in enumerate(COLUMNS):
         table.add_column(column, justify="right" if 3 <= index <= 5 else "left")
