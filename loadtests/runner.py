@@ -256,22 +256,33 @@ class LiveLog:
         return load_start(LatencyLog(self.records[:1], self.spawned_at))
 
 
-def _should_stop(live: LiveLog, spec: LevelSpec) -> bool:
-    """With a steady-state rule: whether the level has settled or used up its windows."""
-    rule = spec.steady
-    if rule is None:
-        return False
-    live.poll()
-    start = live.start()
-    if start is None:
-        return False
-    # A window is judged once its slowest requests have had time to finish.
-    elapsed = time.time() - END_MARGIN_S - (start + spec.warmup_s)
-    done = min(rule.max_windows, math.floor(elapsed / rule.window_s))
-    if done < SETTLE_WINDOWS:
-        return False
-    stats = window_stats(live.records, start + spec.warmup_s, rule.window_s, done, rule.percentile)
-    return done >= rule.max_windows or settled(stats, rule.tolerance, rule.percentile)
+class SettleWatch:
+    """Judges a steady-state level while it runs, once each time a window completes
+    (not at every poll: the harness shares the cores with the server)."""
+
+    def __init__(self, path: Path, spec: LevelSpec) -> None:
+        self.live = LiveLog(path)
+        self.spec = spec
+        self.judged = 0
+
+    def level_done(self) -> bool:
+        """Whether the level has settled or used up its windows."""
+        rule = self.spec.steady
+        if rule is None:
+            return False
+        self.live.poll()
+        start = self.live.start()
+        if start is None:
+            return False
+        # A window is judged once its slowest requests have had time to finish.
+        elapsed = time.time() - END_MARGIN_S - (start + self.spec.warmup_s)
+        done = min(rule.max_windows, math.floor(elapsed / rule.window_s))
+        if done < SETTLE_WINDOWS or done == self.judged:
+            return False
+        self.judged = done
+        begin = start + self.spec.warmup_s
+        stats = window_stats(self.live.records, begin, rule.window_s, done, rule.percentile)
+        return done >= rule.max_windows or settled(stats, rule.tolerance, rule.percentile)
 
 
 def _watch_until_exit(
@@ -282,7 +293,7 @@ def _watch_until_exit(
     procs: dict[int, psutil.Process] = {}
     cores: set[int] = set()
     samples: list[tuple[float, float]] = []
-    live = LiveLog(plan.settings.latency_log)
+    watch = SettleWatch(plan.settings.latency_log, plan.spec)
     stop_file = plan.settings.stop_file
     while child.alive():
         if time.monotonic() > deadline:
@@ -298,7 +309,7 @@ def _watch_until_exit(
             with contextlib.suppress(psutil.Error):
                 total += known.cpu_percent(interval=None)
         samples.append((time.time(), total))
-        if stop_file is not None and not stop_file.exists() and _should_stop(live, plan.spec):
+        if stop_file is not None and not stop_file.exists() and watch.level_done():
             stop_file.touch()
         time.sleep(CPU_SAMPLE_S)
     # the first call to cpu_percent only sets its baseline
