@@ -46,7 +46,7 @@ DEFAULT_SLO_START = 10.0
 # perf_analyzer's least measurement-request-count: fewer and a window says little.
 MIN_WINDOW_REQUESTS = 50
 # One Locust process is one core of Python: at 32 users it held Triton to 76% of hey's
-# rate on 2 cores, two processes to 134% (README, "The load engine").
+# rate on 2 cores, two processes to 97% (README, "Measured figures").
 DEFAULT_LOAD_PROCESSES = min(2, os.cpu_count() or 1)
 GENERATOR_BEHIND_SHARE = 0.01  # more than 1% of sends over 10 ms late
 
@@ -560,8 +560,8 @@ def level_rows(
                     name,
                     str(level["users"]),
                     f"{level['throughput_rps']:.1f}",
-                    _number(lat["p50"]),
-                    _number(lat["p99"]),
+                    ms_cell(lat["p50"]),
+                    ms_cell(lat["p99"]),
                     str(level["failures"]),
                     *(cell(level) for _, cell in extra),
                 ]
@@ -569,9 +569,10 @@ def level_rows(
     return rows
 
 
-def _number(value: float | None) -> str:
+def ms_cell(value: float | None) -> str:
+    """A latency in a summary table cell: one decimal, or n/a."""
     return "n/a" if value is None else f"{value:.1f}"
 
 
 def _ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} ms"
+    return f"{ms_cell(value)} ms" if value is not None else "n/a"

@@ -42,6 +42,7 @@ from infragap.suites.levels import (
     level_rows,
     load_config,
     load_plan,
+    ms_cell,
 )
 
 if TYPE_CHECKING:
@@ -580,16 +581,12 @@ class FeaturesSuite:
                         f"{name} (in-process)",
                         "1",
                         f"{lookup['calls_per_s']:.1f}",
-                        _ms(lat["p50"]),
-                        _ms(lat["p99"]),
+                        ms_cell(lat["p50"]),
+                        ms_cell(lat["p99"]),
                         "0",
                     ]
                 )
         return rows
-
-
-def _ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
 
 
 SUITES.register("features")(FeaturesSuite())
