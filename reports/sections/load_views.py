@@ -23,7 +23,12 @@ from infragap.reports.compare import Metric
 from infragap.reports.model import Block, Cell, Claim, Part, Table, Text, Tone
 from infragap.reports.records import LevelRecord
 from infragap.reports.sections import load_charts
-from infragap.reports.sections.serving_data import MIN_SECONDS, Level, variant_names
+from infragap.reports.sections.serving_data import (
+    MIN_SECONDS,
+    Level,
+    level_metrics,
+    variant_names,
+)
 from infragap.reports.sections.serving_tables import tone
 
 # The search stops once the best passing rate and the lowest failing one above it are
@@ -543,19 +548,6 @@ def load_metrics(section: dict[str, Any]) -> list[Metric]:
         for level in levels:
             if level.offered is None:
                 continue
-            key = f"{name}/r{level.offered:g}"
             group = f"{name} at {fmt.rate(level.offered)} offered"
-            latencies = tuple(level.level.latencies)
-            found += [
-                Metric(
-                    f"{key}/throughput",
-                    group,
-                    "throughput",
-                    "req/s",
-                    "higher",
-                    tuple(level.level.per_second),
-                ),
-                Metric(f"{key}/p50", group, "p50 latency", "ms", "lower", latencies, 50.0),
-                Metric(f"{key}/p99", group, "p99 latency", "ms", "lower", latencies, 99.0),
-            ]
+            found += level_metrics(f"{name}/r{level.offered:g}", group, level.level)
     return found

@@ -142,27 +142,23 @@ def triton_phases(record: dict[str, Any]) -> dict[str, float | None]:
     return found
 
 
+def level_metrics(key: str, group: str, level: Level) -> list[Metric]:
+    """A level's comparable figures: throughput (per-second samples), p50 and p99."""
+    latencies = tuple(level.latencies)
+    return [
+        Metric(
+            f"{key}/throughput", group, "throughput", "req/s", "higher", tuple(level.per_second)
+        ),
+        Metric(f"{key}/p50", group, "p50 latency", "ms", "lower", latencies, 50.0),
+        Metric(f"{key}/p99", group, "p99 latency", "ms", "lower", latencies, 99.0),
+    ]
+
+
 def metrics(section: dict[str, Any]) -> list[Metric]:
     found = []
     for name, by_users in levels_of(section).items():
         for users in sorted(by_users):
-            level = by_users[users]
-            group = f"{name} at {fmt.users(users)}"
-            key = f"{name}/{users}"
-            found += [
-                Metric(
-                    f"{key}/throughput",
-                    group,
-                    "throughput",
-                    "req/s",
-                    "higher",
-                    tuple(level.per_second),
-                ),
-                Metric(
-                    f"{key}/p50", group, "p50 latency", "ms", "lower", tuple(level.latencies), 50.0
-                ),
-                Metric(
-                    f"{key}/p99", group, "p99 latency", "ms", "lower", tuple(level.latencies), 99.0
-                ),
-            ]
+            found += level_metrics(
+                f"{name}/{users}", f"{name} at {fmt.users(users)}", by_users[users]
+            )
     return found
