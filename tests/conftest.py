@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -29,3 +30,9 @@ def descendants() -> set[int]:
         except psutil.Error:
             pass
     return alive
+
+
+@pytest.fixture
+def live_descendants() -> Callable[[], set[int]]:
+    """descendants(), for tests that check no process they started is left behind."""
+    return descendants

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import psutil
 import pytest
 from tiny_http import JsonHandler, serving
 
@@ -18,17 +17,6 @@ BODY = json.dumps({"inputs": [{"user": 7, "name": 'Zoë "q"'}]})
 DURATION_S = 2.0
 
 
-def children() -> set[int]:
-    alive = set()
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                alive.add(proc.pid)
-        except psutil.Error:
-            pass
-    return alive
-
-
 def generator(name: str) -> NativeGenerator:
     if shutil.which(name) is None:
         pytest.skip(f"{name} is not installed (apt-get install {name})")
@@ -38,9 +26,9 @@ def generator(name: str) -> NativeGenerator:
 
 
 @pytest.mark.parametrize("name", ["hey", "wrk"])
-def test_run_native_against_a_loopback_server(name, tmp_path):
+def test_run_native_against_a_loopback_server(name, tmp_path, live_descendants):
     native = generator(name)
-    before = children()
+    before = live_descendants()
     with serving() as url, Supervisor(tmp_path / "logs") as supervisor:
         result = run_native(
             native,
@@ -53,7 +41,7 @@ def test_run_native_against_a_loopback_server(name, tmp_path):
             supervisor,
         )
         assert supervisor.children == []
-    assert children() <= before
+    assert live_descendants() <= before
     assert result.generator == name and result.concurrency == 2
     assert result.ok > 0 and result.errors == 0 and result.ok == result.requests
     assert result.p50_ms is not None and result.p99_ms is not None

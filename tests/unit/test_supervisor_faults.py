@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -39,10 +40,6 @@ HARNESS = textwrap.dedent(
     time.sleep(300)
     """
 )
-
-
-def descendants() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True) if _alive(p.pid)}
 
 
 def _alive(pid: int) -> bool:
@@ -76,12 +73,14 @@ def test_children_and_grandchildren_die_with_a_killed_harness(tmp_path: Path) ->
     assert _wait_gone(pids + watchdogs, 20) == []
 
 
-def test_stop_all_ends_the_watchdog_too(tmp_path: Path) -> None:
-    before = descendants()
+def test_stop_all_ends_the_watchdog_too(
+    tmp_path: Path, live_descendants: Callable[[], set[int]]
+) -> None:
+    before = live_descendants()
     with Supervisor(tmp_path / "logs") as supervisor:
         child = supervisor.start("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
-        assert len(descendants() - before) == 2  # the child and its watchdog
-    assert descendants() - before == set()
+        assert len(live_descendants() - before) == 2  # the child and its watchdog
+    assert live_descendants() - before == set()
     # other tests' session fixtures may hold servers of their own: only ours must be gone
     assert child not in children_left_running()
 
