@@ -377,6 +377,8 @@ def run_native(
             f"native calibration needs at least 1 connection and a positive duration "
             f"(got {concurrency} connections, {duration_s} s)"
         )
+    # Absolute: the generator runs in another folder, and --out is relative by default.
+    work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     body_path = work_dir / f"{generator.name}-body.json"
     body_path.write_text(body, encoding="utf-8")
