@@ -36,7 +36,7 @@ from infragap.loadtests.arrivals import Arrivals
 from infragap.loadtests.handoff import LocustSettings
 from infragap.loadtests.latency_log import SPAWNED as SPAWNED_MARKER
 from infragap.loadtests.latency_log import STOPPING, USER_ERROR, format_marker, format_request
-from infragap.loadtests.target import TARGETS
+from infragap.loadtests.target import TARGETS, Body
 
 LOG_BUFFER_BYTES = 1 << 20
 LOG_MESSAGE = "infragap_latency_lines"
@@ -44,18 +44,16 @@ UNSENT = "not sent before the level ended: every connection was busy (the server
 FLUSH_EVERY_S = 0.25
 # The schedule starts this long after the first user, so the others are spawned by then.
 SCHEDULE_LEAD_S = 0.2
-# identity: Locust would ask for gzip, and Triton would then compress every answer, a cost
-# the Flask side never pays and that Triton's own clients do not ask for.
-JSON_HEADERS = {
-    "Content-Type": "application/json",
-    "Accept": "application/json",
-    "Accept-Encoding": "identity",
-}
 
 SETTINGS = LocustSettings.from_env(os.environ)
 TARGET = TARGETS.get(SETTINGS.target)
 PATH = TARGET.path(SETTINGS.target_option)
-STREAM = TARGET.bodies(SETTINGS.requests_file, SETTINGS.target_option)
+STREAM = [
+    # Body(*...): a plugin's target may still return plain (payload, units) pairs; one
+    # plain dict of headers per body, as Locust's client takes them, built once.
+    (body.payload, body.units, dict(body.headers))
+    for body in (Body(*b) for b in TARGET.bodies(SETTINGS.requests_file, SETTINGS.target_option))
+]
 
 _user_numbers = itertools.count()
 _runner: Any = None  # Locust's runner: local, master or worker, known at init
@@ -243,13 +241,13 @@ class TargetUser(FastHttpUser):
     @task
     def send(self) -> None:
         index, intended, backlogged = self._next()
-        body, units = STREAM[index % len(STREAM)]
+        payload, units, headers = STREAM[index % len(STREAM)]
         delay_ms = (time.time() - intended) * 1000.0
         started = time.perf_counter()  # the response time itself at full resolution
         # Straight to Locust's HTTP client, past its request events and statistics: we log
         # every request ourselves (measured: about 10% more requests per generator core).
         reply = self.client._send_request_safe_mode(
-            "POST", self._url, payload=body, headers=JSON_HEADERS
+            "POST", self._url, payload=payload, headers=headers
         )
         broken = None
         try:

@@ -211,7 +211,7 @@ def native_command(
     ]
 
 
-def wrk_script(body: str, headers: Mapping[str, str]) -> str:
+def wrk_script(body: str | bytes, headers: Mapping[str, str]) -> str:
     """A wrk Lua script sending every request as a POST of `body` with `headers`."""
     lines = ['wrk.method = "POST"', f"wrk.body = {_lua_string(body)}"]
     if _header(headers, "content-type") is None:
@@ -221,10 +221,12 @@ def wrk_script(body: str, headers: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _lua_string(text: str) -> str:
-    """A Lua string literal for any text: bytes outside a safe set as decimal escapes."""
+def _lua_string(text: str | bytes) -> str:
+    """A Lua string literal for any text or bytes: bytes outside a safe set as decimal
+    escapes."""
     safe = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:;/{}[]()")
-    return '"' + "".join(chr(b) if b in safe else f"\\{b:03d}" for b in text.encode()) + '"'
+    data = text.encode() if isinstance(text, str) else text
+    return '"' + "".join(chr(b) if b in safe else f"\\{b:03d}" for b in data) + '"'
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -358,7 +360,7 @@ def parse_wrk(text: str, concurrency: int, version: str | None = None) -> Native
 def run_native(
     generator: NativeGenerator,
     url: str,
-    body: str,
+    body: str | bytes,
     headers: Mapping[str, str],
     concurrency: int,
     duration_s: float,
@@ -380,8 +382,8 @@ def run_native(
     # Absolute: the generator runs in another folder, and --out is relative by default.
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    body_path = work_dir / f"{generator.name}-body.json"
-    body_path.write_text(body, encoding="utf-8")
+    body_path = work_dir / f"{generator.name}-body"
+    body_path.write_bytes(body.encode() if isinstance(body, str) else body)
     script_path = None
     if generator.name == "wrk":
         script_path = work_dir / "wrk-post.lua"

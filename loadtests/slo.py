@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +84,7 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
 
 
-def judge(slo: Slo, level: dict[str, Any]) -> Verdict:
+def judge(slo: Slo, level: Mapping[str, Any]) -> Verdict:
     """Pure: whether one open-loop level record meets the SLO, and why not."""
     reasons = []
     latency = level.get("latency_ms") or {}

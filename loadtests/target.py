@@ -12,15 +12,32 @@ is a new module in `infragap.loadtests.targets` (or an extension module, see
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from infragap.registry import Registry, import_plugins
 
-Body = tuple[str, int]
-"""A request ready to send: its JSON text and how many units (rows, entities) it asks for."""
+# identity: Locust would ask for gzip, and Triton would then compress every answer, a cost
+# the Flask side never pays and that Triton's own clients do not ask for.
+JSON_HEADERS: Mapping[str, str] = MappingProxyType(
+    {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "Accept-Encoding": "identity",
+    }
+)
+
+
+class Body(NamedTuple):
+    """A request ready to send: its payload (JSON text, or bytes for a binary protocol), how
+    many units (rows, entities) it asks for, and its HTTP headers."""
+
+    payload: str | bytes
+    units: int
+    headers: Mapping[str, str] = JSON_HEADERS
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from infragap.loadtests.runner import LevelSpec, run_level
 from infragap.loadtests.server_usage import UsageMonitor
 from infragap.loadtests.slo import SearchPolicy, Slo, judge, next_rate, parse_slo
 from infragap.loadtests.steady import SETTLE_WINDOWS, SteadyRule
-from infragap.loadtests.target import load_targets
+from infragap.loadtests.target import Body, load_targets
 from infragap.ports import LOOPBACK
 from infragap.reports.records import LevelRecord, ServerUsage
 from infragap.reports.stats import latency_summary, rate
@@ -468,13 +468,13 @@ class LevelDriver:
         level = top[fastest.name]
         assert level is not None
         target = load_targets().get(fastest.target)
-        body, _units = target.bodies(self.plan.requests_file, fastest.target_option)[0]
+        body = Body(*target.bodies(self.plan.requests_file, fastest.target_option)[0])
         with self.ctx.console.status(f"calibrating: {generator.name} on {fastest.name}"):
             native = run_native(
                 generator,
                 fastest.url + target.path(fastest.target_option),
-                body,
-                {"Content-Type": "application/json"},
+                body.payload,
+                body.headers,
                 level["users"],
                 level["window_s"] or self.plan.duration_s,
                 self.ctx.work_dir / "calibration",

@@ -1,4 +1,4 @@
-"""The seeded request stream every serving variant receives, and its two wire formats.
+"""The seeded request stream every serving variant receives, and its wire formats.
 
 A request is a few (user, item, dense features) rows to score. The same seed gives the
 same stream, so every variant answers exactly the same questions.
@@ -6,6 +6,7 @@ same stream, so every variant answers exactly the same questions.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,26 @@ def to_kserve_json(request: RankingRequest) -> dict[str, Any]:
         ],
         "outputs": [{"name": OUTPUT_NAME}],
     }
+
+
+def to_kserve_binary(request: RankingRequest) -> tuple[bytes, int]:
+    """The KServe v2 request with its tensors as raw bytes after a JSON header (Triton's
+    binary tensor data extension, what its own clients send): (payload, header length),
+    the length going in the `Inference-Header-Content-Length` header. The one small output
+    comes back as JSON."""
+    header = to_kserve_json(request)
+    tensors: tuple[np.ndarray, ...] = (
+        np.asarray(request.user_id, dtype=np.int64),
+        np.asarray(request.item_id, dtype=np.int64),
+        np.asarray(request.dense, dtype=np.float32),
+    )
+    for spec, tensor in zip(header["inputs"], tensors, strict=True):
+        del spec["data"]
+        spec["parameters"] = {"binary_data_size": tensor.nbytes}
+    head = json.dumps(header, separators=(",", ":")).encode()
+    # Little-endian, row-major, as the extension specifies.
+    data = b"".join(t.astype(t.dtype.newbyteorder("<")).tobytes() for t in tensors)
+    return head + data, len(head)
 
 
 def scores_from_flask(body: dict[str, Any]) -> list[float]:

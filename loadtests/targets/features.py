@@ -81,13 +81,13 @@ def feast_problem(body: Any, users: int) -> str | None:
 
 def naive_bodies(path: Path, _option: str) -> list[Body]:
     requests, _ = read_feature_requests(path)
-    return [(json.dumps(naive_body(ids)), len(ids)) for ids in requests]
+    return [Body(json.dumps(naive_body(ids)), len(ids)) for ids in requests]
 
 
 def feast_bodies(path: Path, feature_service: str) -> list[Body]:
     requests, request_ts = read_feature_requests(path)
     return [
-        (json.dumps(feast_body(ids, request_ts, feature_service)), len(ids)) for ids in requests
+        Body(json.dumps(feast_body(ids, request_ts, feature_service)), len(ids)) for ids in requests
     ]
 
 

@@ -1,22 +1,24 @@
 """The serving pair's wire formats over one seeded request file: the naive Flask JSON API
-(`flask`) and the KServe v2 HTTP inference protocol Triton serves (`kserve`)."""
+(`flask`) and the KServe v2 HTTP inference protocol Triton serves, with its tensors as JSON
+(`kserve`) or as binary data after a JSON header (`kserve-binary`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from infragap.atomic import write_atomically
 from infragap.errors import LoadError
-from infragap.loadtests.target import TARGETS, Body, LoadTarget
+from infragap.loadtests.target import JSON_HEADERS, TARGETS, Body, LoadTarget
 from infragap.workloads.ranking_requests import (
     RankingRequest,
     scores_from_flask,
     scores_from_kserve,
     to_flask_json,
+    to_kserve_binary,
     to_kserve_json,
 )
 
@@ -46,11 +48,60 @@ def read_requests_file(path: Path) -> list[RankingRequest]:
     return [RankingRequest(**fields) for fields in payload["requests"]]
 
 
-def _bodies(
-    encode: Callable[[RankingRequest], dict[str, Any]],
-) -> Callable[[Path, str], list[Body]]:
+def kserve_path(model_name: str) -> str:
+    return f"/v2/models/{model_name}/infer"
+
+
+@dataclass(frozen=True)
+class RankingWire:
+    """How one request is sent over a wire format and its scores read back."""
+
+    description: str
+    path: Callable[[str], str]
+    encode: Callable[[RankingRequest], Body]
+    scores: Callable[[Any], list[float]]
+
+
+def _json_body(to_json: Callable[[RankingRequest], dict[str, Any]]) -> Callable[..., Body]:
+    return lambda r: Body(json.dumps(to_json(r)), r.rows)
+
+
+def _binary_body(request: RankingRequest) -> Body:
+    payload, header_length = to_kserve_binary(request)
+    headers = {
+        **JSON_HEADERS,
+        "Content-Type": "application/octet-stream",
+        "Inference-Header-Content-Length": str(header_length),
+    }
+    return Body(payload, request.rows, headers)
+
+
+WIRES = {
+    "flask": RankingWire(
+        "the naive Flask JSON API: POST /predict, answer {'scores': [...]}",
+        lambda _option: "/predict",
+        _json_body(to_flask_json),
+        scores_from_flask,
+    ),
+    "kserve": RankingWire(
+        "the KServe v2 HTTP inference protocol, tensors as JSON",
+        kserve_path,
+        _json_body(to_kserve_json),
+        scores_from_kserve,
+    ),
+    "kserve-binary": RankingWire(
+        "the KServe v2 HTTP inference protocol, tensors as binary data (Triton's extension)",
+        kserve_path,
+        _binary_body,
+        scores_from_kserve,
+    ),
+}
+"""Every ranking wire format by load target name; the equivalence check asks through it too."""
+
+
+def _bodies(wire: RankingWire) -> Callable[[Path, str], list[Body]]:
     def bodies(path: Path, _option: str) -> list[Body]:
-        return [(json.dumps(encode(r)), r.rows) for r in read_requests_file(path)]
+        return [wire.encode(r) for r in read_requests_file(path)]
 
     return bodies
 
@@ -68,24 +119,7 @@ def _scores_problem(decode: Callable[[Any], list[float]]) -> Callable[[Any, int]
     return answer_problem
 
 
-def kserve_path(model_name: str) -> str:
-    return f"/v2/models/{model_name}/infer"
-
-
-TARGETS.register("flask")(
-    LoadTarget(
-        description="the naive Flask JSON API: POST /predict, answer {'scores': [...]}",
-        path=lambda _option: "/predict",
-        bodies=_bodies(to_flask_json),
-        answer_problem=_scores_problem(scores_from_flask),
+for _name, _wire in WIRES.items():
+    TARGETS.register(_name)(
+        LoadTarget(_wire.description, _wire.path, _bodies(_wire), _scores_problem(_wire.scores))
     )
-)
-
-TARGETS.register("kserve")(
-    LoadTarget(
-        description="the KServe v2 HTTP inference protocol, as Triton serves it",
-        path=kserve_path,
-        bodies=_bodies(to_kserve_json),
-        answer_problem=_scores_problem(scores_from_kserve),
-    )
-)

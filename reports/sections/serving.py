@@ -172,9 +172,11 @@ def validity_warnings(section: dict[str, Any], levels: dict[str, dict[int, Level
 class ServingSection:
     title = "Serving: naive Flask endpoints vs Triton"
     description = (
-        "The same TorchScript ranking model behind three endpoints: a Flask app that reloads "
-        "the model on every request (naive-reload), the same app loading it once "
-        "(naive-hoisted), and Triton Inference Server with dynamic batching (triton). "
+        "The same TorchScript ranking model behind Flask apps written the way teams write "
+        "them (naive-reload: the model reloaded on every request; naive-hoisted: loaded "
+        "once; naive-batched: loaded once, with a hand-written micro-batching queue) and "
+        "behind Triton Inference Server with dynamic batching, its configuration chosen by "
+        "a short measured search, sent binary tensors (triton) or JSON ones (triton-json). "
         "Locust drives each with a closed-loop sweep of concurrent users and, when asked, "
         "open-loop rates and a search for the highest rate that meets a latency SLO."
     )
@@ -270,6 +272,20 @@ class ServingSection:
                 "Equivalence check",
                 f"{anchor}-equivalence",
                 tables.equivalence_blocks(section.get("equivalence")),
+            )
+        )
+        parts.append(
+            Part(
+                "Triton's configuration and protocol",
+                f"{anchor}-configuration",
+                [
+                    *tables.tuning_blocks(section.get("triton_tuning")),
+                    *(
+                        [tables.protocol_table(levels, section.get("ceiling"))]
+                        if PROVEN in levels
+                        else []
+                    ),
+                ],
             )
         )
         parts.append(

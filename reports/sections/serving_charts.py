@@ -9,7 +9,15 @@ from infragap.reports import charts
 from infragap.reports import format as fmt
 from infragap.reports.charts import Colours, new_figure, styled, text, to_figure
 from infragap.reports.model import Figure
-from infragap.reports.sections.serving_data import TRITON_PHASES, Advantage, Level, triton_phases
+from infragap.reports.sections.serving_data import (
+    BASELINES,
+    JSON_PROVEN,
+    PROVEN,
+    TRITON_PHASES,
+    Advantage,
+    Level,
+    triton_phases,
+)
 
 if TYPE_CHECKING:
     Levels = dict[str, dict[int, Level]]
@@ -25,8 +33,9 @@ MAX_PERCENTILE_PANELS = 4
 
 
 def colours(levels: Levels) -> Colours:
-    """Triton blue, reload vermillion, hoisted orange, whatever else after."""
-    return Colours(["triton", "naive-reload", "naive-hoisted", *levels])
+    """Triton blue, then the naive variants (reload vermillion, hoisted orange, ...), then
+    Triton over JSON and whatever else."""
+    return Colours([PROVEN, *BASELINES, JSON_PROVEN, *levels])
 
 
 def optional(figure: Figure | None) -> list[Figure]:

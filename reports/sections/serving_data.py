@@ -14,12 +14,15 @@ from infragap.reports.records import LevelRecord
 from infragap.suites.serving.records import ServingLevel
 
 PROVEN = "triton"
-BASELINES = ("naive-reload", "naive-hoisted")
-ORDER = (*BASELINES, PROVEN)
+JSON_PROVEN = "triton-json"  # the same server, tensors as JSON instead of binary
+BASELINES = ("naive-reload", "naive-hoisted", "naive-batched")
+ORDER = (*BASELINES, PROVEN, JSON_PROVEN)
 DESCRIPTIONS = {
     "naive-reload": "the reload-per-request endpoint",
     "naive-hoisted": "the load-once Flask endpoint",
+    "naive-batched": "the Flask endpoint with hand-written micro-batching",
     "triton": "Triton with dynamic batching",
+    "triton-json": "Triton with its tensors as JSON",
 }
 TAIL = 99.0
 # Fewer per-second samples than this make a throughput interval more guess than measure.
@@ -61,7 +64,7 @@ class Level:
 
 
 def variant_names(section: dict[str, Any]) -> list[str]:
-    """Variants in the order naive-reload, naive-hoisted, triton, then any others."""
+    """Variants in ORDER, then any others."""
     names = list(section.get("variants") or {})
     return [n for n in ORDER if n in names] + [n for n in names if n not in ORDER]
 

@@ -226,3 +226,69 @@ def ceiling_blocks(ceiling: dict[str, Any] | None) -> list[Block]:
         ),
         KeyValues(items=items),
     ]
+
+
+def tuning_blocks(tuning: dict[str, Any] | None) -> list[Block]:
+    if not tuning:
+        return [
+            Text(
+                "Triton's configuration was not searched in this run (--no-triton-tuning, "
+                "--quick or --triton-url): it served with the options in the run's "
+                "configuration."
+            )
+        ]
+    chosen = tuning.get("chosen") or {}
+    rows = []
+    for trial in tuning.get("trials") or []:
+        options = trial.get("options") or {}
+        rows.append(
+            [
+                Cell(fmt.number(options.get("queue_delay_us"))),
+                Cell(fmt.number(options.get("instances"))),
+                Cell(fmt.number(options.get("torch_threads"))),
+                Cell(fmt.rate(trial.get("throughput_rps"), "")),
+                Cell(fmt.ms((trial.get("latency_ms") or {}).get("p99"))),
+                Cell(fmt.number(trial.get("mean_batch_size"))),
+                Cell("chosen" if options == chosen else "", "good" if options == chosen else ""),
+            ]
+        )
+    fixed = ", ".join(tuning.get("fixed") or []) or "none"
+    intro = (
+        f"Chosen by {len(rows)} trials of {fmt.seconds(tuning.get('duration_s'))} (after "
+        f"{fmt.seconds(tuning.get('warmup_s'))} of warm-up) at "
+        f"{fmt.users(int(tuning.get('users') or 0))}: {tuning.get('source', '')}. Knobs "
+        f"given on the command line, not searched: {fixed}."
+    )
+    columns = ["queue delay µs", "instances", "torch threads", "req/s", "p99", "mean batch", ""]
+    return [Text(intro), Table(columns=columns, rows=rows, numeric_from=0)]
+
+
+def protocol_table(levels: dict[str, dict[int, Level]], ceiling: dict[str, Any] | None) -> Table:
+    """Each Triton protocol at its top level, against the in-process ceiling."""
+    ceiling_rps = (ceiling or {}).get("requests_per_s")
+    rows = []
+    for name, by_users in levels.items():
+        if not name.startswith("triton"):
+            continue
+        top = by_users[max(by_users)]
+        throughput = top.record.get("throughput_rps")
+        share = throughput / ceiling_rps * 100 if throughput and ceiling_rps else None
+        rows.append(
+            [
+                Cell(name),
+                Cell(fmt.users(top.users)),
+                Cell(fmt.rate(throughput, "")),
+                Cell(fmt.ms(top.latency("p99"))),
+                Cell(fmt.number(top.triton.get("mean_batch_size"))),
+                Cell(fmt.percent(share)),
+            ]
+        )
+    return Table(
+        columns=["variant", "level", "req/s", "p99", "mean batch", "of the ceiling"],
+        rows=rows,
+        numeric_from=2,
+        caption="triton sends tensors as binary data after a JSON header (Triton's binary "
+        "tensor extension, what tritonclient and perf_analyzer send); triton-json sends "
+        "the same request as JSON. Both drive one server. The ceiling is the bare model at "
+        "the headline's mean batch size (below).",
+    )

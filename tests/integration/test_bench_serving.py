@@ -42,7 +42,9 @@ def results_file(tmp_path: Path) -> Path:
 
 
 def test_bench_writes_a_complete_results_file(tmp_path):
-    done = subprocess.run(bench(tmp_path), capture_output=True, text=True, timeout=900)
+    # Tuning on, two knobs fixed: the search measures the queue delay alone (3 trials).
+    tuning = ["--triton-tuning", "--triton-instances", "1", "--triton-threads", "1"]
+    done = subprocess.run(bench(tmp_path, *tuning), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     doc = load(results_file(tmp_path))
     assert doc["complete"] is True
@@ -52,7 +54,18 @@ def test_bench_writes_a_complete_results_file(tmp_path):
     serving = doc["suites"]["serving"]
     assert serving["status"] == "complete"
     assert serving["equivalence"]["passed"] is True
-    assert set(serving["variants"]) == {"naive-reload", "naive-hoisted", "triton"}
+    assert set(serving["variants"]) == {
+        "naive-reload",
+        "naive-hoisted",
+        "naive-batched",
+        "triton",
+        "triton-json",
+    }
+    tuned = serving["triton_tuning"]
+    assert tuned["fixed"] == ["instances", "torch_threads"]
+    assert [t["options"]["queue_delay_us"] for t in tuned["trials"]] == [500, 0, 2000]
+    assert all(t["options"]["instances"] == 1 and t["requests"] > 0 for t in tuned["trials"])
+    assert serving["config"]["triton"]["queue_delay_us"] == tuned["chosen"]["queue_delay_us"]
     for name, variant in serving["variants"].items():
         assert [level["users"] for level in variant["levels"]] == [1, 4], name
         for level in variant["levels"]:

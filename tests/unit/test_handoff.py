@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from infragap.errors import LoadError
@@ -52,7 +54,33 @@ def test_ranking_targets_check_the_scores_they_get(tmp_path: Path) -> None:
     path = tmp_path / "requests.json"
     write_requests_file(generate_requests(model_size("tiny"), seed=3, count=2, rows=3), path)
     bodies = kserve.bodies(path, "ranker")
-    assert len(bodies) == 2 and all(units == 3 for _, units in bodies)
+    assert len(bodies) == 2 and all(body.units == 3 for body in bodies)
+    assert all(body.headers["Content-Type"] == "application/json" for body in bodies)
     assert flask.answer_problem({"scores": [0.1, 0.2, 0.3]}, 3) is None
     assert "2 scores for 3 rows" in flask.answer_problem({"scores": [0.1, 0.2]}, 3)
     assert "without scores" in kserve.answer_problem({"error": "x"}, 3)
+
+
+def test_binary_kserve_bodies_carry_the_same_tensors_after_their_json_header(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "requests.json"
+    requests = generate_requests(model_size("tiny"), seed=3, count=2, rows=3)
+    write_requests_file(requests, path)
+    binary = load_targets().get("kserve-binary")
+    assert binary.path("ranker") == "/v2/models/ranker/infer"
+    for body, request in zip(binary.bodies(path, "ranker"), requests, strict=True):
+        assert isinstance(body.payload, bytes) and body.units == 3
+        assert body.headers["Content-Type"] == "application/octet-stream"
+        head_length = int(body.headers["Inference-Header-Content-Length"])
+        header = json.loads(body.payload[:head_length])
+        sizes = [spec["parameters"]["binary_data_size"] for spec in header["inputs"]]
+        assert [spec["name"] for spec in header["inputs"]] == ["user_id", "item_id", "dense"]
+        assert all("data" not in spec for spec in header["inputs"])
+        data = body.payload[head_length:]
+        assert len(data) == sum(sizes)
+        users = np.frombuffer(data[: sizes[0]], dtype="<i8")
+        items = np.frombuffer(data[sizes[0] : sizes[0] + sizes[1]], dtype="<i8")
+        dense = np.frombuffer(data[sizes[0] + sizes[1] :], dtype="<f4").reshape(3, -1)
+        assert users.tolist() == request.user_id and items.tolist() == request.item_id
+        assert np.array_equal(dense, np.asarray(request.dense, dtype=np.float32))

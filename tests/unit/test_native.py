@@ -224,7 +224,7 @@ def test_run_native_supervises_the_generator_and_parses_its_log(tmp_path):
         )
         assert supervisor.children == []
     assert result.ok == 100
-    assert (tmp_path / "w" / "hey-body.json").read_text() == '{"x": 1}'
+    assert (tmp_path / "w" / "hey-body").read_text() == '{"x": 1}'
     log = (tmp_path / "logs" / "hey-c2.log").read_text()
     assert "-D " in log and "http://127.0.0.1:9/p" in log
 

@@ -9,23 +9,12 @@ from typing import Any
 import requests
 
 from infragap.errors import EquivalenceError
-from infragap.loadtests.target import load_targets
+from infragap.loadtests.targets.ranking import WIRES
 from infragap.reports.records import Equivalence
 from infragap.suites.endpoint import Endpoint
-from infragap.workloads.ranking_requests import (
-    RankingRequest,
-    scores_from_flask,
-    scores_from_kserve,
-    to_flask_json,
-    to_kserve_json,
-)
+from infragap.workloads.ranking_requests import RankingRequest
 
 HTTP_TIMEOUT_S = 60.0
-# How each serving load target's answer is asked for and read, one request at a time.
-WIRE_FORMATS = {
-    "flask": (to_flask_json, scores_from_flask),
-    "kserve": (to_kserve_json, scores_from_kserve),
-}
 
 
 @dataclass
@@ -76,15 +65,20 @@ def reference_scores(model: Any, requests_: Sequence[RankingRequest]) -> list[li
 
 
 def ask(endpoint: Endpoint, req: RankingRequest, session: requests.Session) -> list[float]:
-    encode, parse = WIRE_FORMATS[endpoint.target]
-    path = load_targets().get(endpoint.target).path(endpoint.target_option)
-    response = session.post(f"{endpoint.url}{path}", json=encode(req), timeout=HTTP_TIMEOUT_S)
+    wire = WIRES[endpoint.target]
+    body = wire.encode(req)
+    response = session.post(
+        f"{endpoint.url}{wire.path(endpoint.target_option)}",
+        data=body.payload,
+        headers=dict(body.headers),
+        timeout=HTTP_TIMEOUT_S,
+    )
     if response.status_code != 200:
         raise EquivalenceError(
             f"{endpoint.name} answered HTTP {response.status_code} to a valid request: "
             f"{response.text[:300]}"
         )
-    return parse(response.json())
+    return wire.scores(response.json())
 
 
 def check_endpoint(

@@ -26,3 +26,29 @@ class Ceiling(TypedDict):
     device: str
     requests_per_s: float
     at_users: int | None
+
+
+class TritonTrial(TypedDict):
+    """One short closed-loop level of one Triton configuration (see tuning.py)."""
+
+    options: dict[str, int]  # queue_delay_us, instances, torch_threads
+    throughput_rps: float
+    latency_ms: dict[str, Any]
+    requests: int
+    failures: int
+    mean_batch_size: float | None
+    server_cpu_s: float
+
+
+class TritonTuning(TypedDict):
+    """The search that chose Triton's configuration, and every trial it ran."""
+
+    source: str
+    space: dict[str, list[int]]
+    start: dict[str, int]
+    fixed: list[str]  # knobs given on the command line, not searched
+    chosen: dict[str, int]
+    users: int
+    warmup_s: float
+    duration_s: float
+    trials: list[TritonTrial]

@@ -1,22 +1,29 @@
-"""The serving suite's flow, written down as steps: prepare, start, check, drive, stop,
-measure the ceiling. Each step takes the run's state and fills the results section.
+"""The serving suite's flow, written down as steps: prepare, tune Triton, start, check,
+drive, stop, measure the ceiling. Each step takes the run's state and fills the results section.
 
-Adds to the section: "equivalence" (see equivalence.py), "variants" ({name: {"levels":
-[ServingLevel, ...]}}) and "ceiling" (a Ceiling: in-process throughput of the same model
-at Triton's mean batch size); the records are typed in records.py.
+Adds to the section: "triton_tuning" (see tuning.py), "equivalence" (equivalence.py),
+"variants" ({name: {"levels": [ServingLevel, ...]}}) and "ceiling" (a Ceiling: in-process
+throughput of the same model at Triton's mean batch size); records.py types them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from infragap.suites.base import BenchContext
 from infragap.suites.endpoint import Endpoint
-from infragap.suites.levels import LevelProbe, UnitRate, drive_levels, load_plan
-from infragap.suites.serving import equivalence, measure
-from infragap.suites.serving.variants import VARIANTS, ServingSetup
+from infragap.suites.levels import LevelDriver, LevelProbe, UnitRate, drive_levels, load_plan
+from infragap.suites.serving import equivalence, measure, tuning
+from infragap.suites.serving.records import ServingLevel, TritonTrial
+from infragap.suites.serving.variants import (
+    HEADLINE_TARGET,
+    VARIANTS,
+    ServingSetup,
+    start_local_triton,
+)
 from infragap.workloads.model_sizes import model_size
 from infragap.workloads.ranking_requests import RankingRequest, generate_requests
 
@@ -61,6 +68,52 @@ def prepare_requests(run: ServingRun) -> None:
         size, run.config["seed"], REQUEST_STREAM_LENGTH, run.config["rows_per_request"]
     )
     write_requests_file(run.requests, run.ctx.work_dir / "requests.json")
+
+
+def tune_triton(run: ServingRun) -> None:
+    """Choose Triton's queue delay, instances and threads by a short search (tuning.py)."""
+    cfg = run.config
+    plan = load_plan(cfg, run.ctx.work_dir / "requests.json", cfg["seed"])
+    if not cfg["triton_tuning"]["enabled"] or "triton" not in cfg["variants"] or not plan.users:
+        return
+    if cfg["triton_url"]:
+        run.say("Triton tuning skipped: --triton-url names a server infragap does not configure")
+        return
+    assert run.setup is not None
+    users = max(plan.users)
+    spec = dataclasses.replace(
+        plan.closed(users),
+        warmup_s=min(plan.warmup_s, tuning.TRIAL_WARMUP_S),
+        duration_s=min(plan.duration_s, tuning.TRIAL_DURATION_S),
+        steady=None,
+    )
+    scratch: dict[str, Any] = {}  # the trials' level warnings stay here: trials are not results
+    driver = LevelDriver(run.ctx, scratch, plan, run.say, lambda e: [TritonBatching(e)])
+    setup = run.setup
+
+    def measure(options: dict[str, int]) -> TritonTrial:
+        shown = " ".join(f"{k}={v}" for k, v in options.items())
+        trial_setup = dataclasses.replace(
+            setup,
+            work_dir=run.ctx.work_dir / f"tuning-{len(scratch.get('trials', []))}",
+            config={**cfg, "triton": {**cfg["triton"], **options}},
+        )
+        endpoint, child = start_local_triton(trial_setup, f"triton [{shown}]", HEADLINE_TARGET)
+        try:
+            level = cast(ServingLevel, driver.run(endpoint, spec))
+        finally:
+            run.ctx.supervisor.stop(child)
+        trial = tuning.trial_record(options, level)
+        scratch.setdefault("trials", []).append(trial)
+        return trial
+
+    start = {knob: cfg["triton"][knob] for knob in tuning.SEARCH_SPACE}
+    fixed = cfg["triton_tuning"]["fixed"]
+    chosen, trials = tuning.search(start, fixed, measure, plan.slo)
+    cfg["triton"] = run.section["config"]["triton"] = {**cfg["triton"], **chosen}
+    run.section["triton_tuning"] = tuning.tuning_record(start, fixed, chosen, trials, spec)
+    run.ctx.results.save()
+    run.say("Triton tuned: " + ", ".join(f"{k}={v}" for k, v in chosen.items()))
 
 
 def start_variants(run: ServingRun) -> None:
@@ -122,6 +175,7 @@ def stop_variants(run: ServingRun) -> None:
 STEPS: list[tuple[str, Callable[[ServingRun], None]]] = [
     ("prepare the model", prepare_model),
     ("generate the request stream", prepare_requests),
+    ("tune Triton", tune_triton),
     ("start the variants", start_variants),
     ("check equivalence", check_equivalence),
     ("drive load", drive_load),

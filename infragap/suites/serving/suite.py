@@ -48,8 +48,16 @@ class ServingSuite:
         )
         group.add_argument("--triton-instances", type=int, help="model instances in Triton")
         group.add_argument("--triton-threads", type=int, help="torch threads per instance")
+        group.add_argument(
+            "--triton-tuning",
+            action=argparse.BooleanOptionalAction,
+            help="choose Triton's queue delay, instances and threads by a short measured "
+            "search at the top user count before the run (default: on, off with --quick); "
+            "a knob given above is kept as given",
+        )
         group.add_argument("--naive-reload-port", type=int)
         group.add_argument("--naive-hoisted-port", type=int)
+        group.add_argument("--naive-batched-port", type=int)
 
     def config(self, args: argparse.Namespace) -> dict[str, Any]:
         variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -68,10 +76,15 @@ class ServingSuite:
             "device": _device(),
             "triton_url": args.triton_url,
             "triton": _triton_options(args),
+            "triton_tuning": {
+                "enabled": not quick if args.triton_tuning is None else args.triton_tuning,
+                "fixed": [k for k, flag in TUNED_FLAGS.items() if getattr(args, flag) is not None],
+            },
             "ports": {
                 "triton": args.triton_http_port,
                 "naive-reload": args.naive_reload_port,
                 "naive-hoisted": args.naive_hoisted_port,
+                "naive-batched": args.naive_batched_port,
             },
             "cache_dir": str(args.cache_dir or default_cache_dir()),
         }
@@ -93,16 +106,20 @@ def _mean_batch(level: ServingLevel) -> str:
     return f"{batch:.1f}" if batch else ""
 
 
+TUNED_FLAGS = {
+    "queue_delay_us": "triton_queue_delay_us",
+    "instances": "triton_instances",
+    "torch_threads": "triton_threads",
+}
+"""Each knob the Triton tuning searches, and the argparse name of its option."""
+
+
 def _triton_options(args: argparse.Namespace) -> dict[str, Any]:
     from dataclasses import asdict, replace
 
     from infragap.proven.triton.repository import ServingOptions
 
-    chosen = {
-        "queue_delay_us": args.triton_queue_delay_us,
-        "instances": args.triton_instances,
-        "torch_threads": args.triton_threads,
-    }
+    chosen = {knob: getattr(args, flag) for knob, flag in TUNED_FLAGS.items()}
     options = asdict(
         replace(ServingOptions(), **{k: v for k, v in chosen.items() if v is not None})
     )

@@ -16,7 +16,7 @@ def write_requests(numbers: list[list[int]], path: Path) -> None:
 
 
 def bodies(path: Path, _option: str) -> list[Body]:
-    return [(json.dumps({"numbers": n}), len(n)) for n in json.loads(path.read_text())]
+    return [Body(json.dumps({"numbers": n}), len(n)) for n in json.loads(path.read_text())]
 
 
 def answer_problem(body: Any, units: int) -> str | None:
