@@ -24,13 +24,18 @@ logger = logging.getLogger("predict")
 
 MAX_BODY_BYTES = 1 << 20
 FLOAT32_MAX = 3.4028234663852886e38  # beyond it the model sees inf and scores NaN
+NOT_JSON = "body must be JSON (Content-Type: application/json)"
 
 
 class BadRequest(ValueError):
     """The request body is not a valid scoring request."""
 
 
-def parse_rows(body: Any, n_users: int, n_items: int, dense_dim: int) -> tuple[torch.Tensor, ...]:
+def check_rows(
+    body: Any, n_users: int, n_items: int, dense_dim: int
+) -> tuple[list[int], list[int], list[list[float]]]:
+    """The request's (user_id, item_id, dense) lists once every check passes, else
+    BadRequest. Ids must lie in [0, n_users) and [0, n_items)."""
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object with user_id, item_id and dense")
     missing = [key for key in ("user_id", "item_id", "dense") if key not in body]
@@ -54,6 +59,11 @@ def parse_rows(body: Any, n_users: int, n_items: int, dense_dim: int) -> tuple[t
         # False for NaN and inf too; and an int of any size compares without overflow.
         if not all(abs(x) <= FLOAT32_MAX for x in row):
             raise BadRequest(f"dense must hold finite numbers (|x| <= {FLOAT32_MAX:.4g})")
+    return users, items, dense
+
+
+def parse_rows(body: Any, n_users: int, n_items: int, dense_dim: int) -> tuple[torch.Tensor, ...]:
+    users, items, dense = check_rows(body, n_users, n_items, dense_dim)
     return (
         torch.tensor(users, dtype=torch.int64).reshape(-1, 1),
         torch.tensor(items, dtype=torch.int64).reshape(-1, 1),
@@ -61,11 +71,11 @@ def parse_rows(body: Any, n_users: int, n_items: int, dense_dim: int) -> tuple[t
     )
 
 
-def create_app(model_path: str, hoisted: bool = False) -> Flask:
-    app = Flask(__name__)
+def new_app(import_name: str) -> Flask:
+    """A Flask app with what every naive model endpoint shares: the body size limit,
+    errors as JSON ({"error": ...}) and `/health`."""
+    app = Flask(import_name)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    loaded_once = torch.jit.load(model_path, map_location=device) if hoisted else None
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
@@ -75,15 +85,34 @@ def create_app(model_path: str, hoisted: bool = False) -> Flask:
     def health() -> Any:
         return jsonify(status="ok")
 
+    return app
+
+
+def json_body() -> Any:
+    """The request's JSON body, or None when it is not JSON."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # silent=True only swallows ValueError; deep nesting is this
+        return None
+
+
+def serve(app: Flask, port: int) -> None:
+    """Flask's threaded development server on loopback, logging at INFO."""
+    logging.basicConfig(level=logging.INFO)
+    app.run(host="127.0.0.1", port=port, threaded=True)
+
+
+def create_app(model_path: str, hoisted: bool = False) -> Flask:
+    app = new_app(__name__)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    loaded_once = torch.jit.load(model_path, map_location=device) if hoisted else None
+
     @app.post("/predict")
     def predict() -> Any:
         start = time.time()
-        try:
-            body = request.get_json(silent=True)
-        except RecursionError:  # silent=True only swallows ValueError; deep nesting is this
-            body = None
+        body = json_body()
         if body is None:
-            return jsonify(error="body must be JSON (Content-Type: application/json)"), 400
+            return jsonify(error=NOT_JSON), 400
         # The anti-pattern under test: every request pays for reading the model from disk.
         model = (
             loaded_once
@@ -111,10 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--hoisted", action="store_true", help="load the model once at start-up")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    create_app(args.model, hoisted=args.hoisted).run(
-        host="127.0.0.1", port=args.port, threaded=True
-    )
+    serve(create_app(args.model, hoisted=args.hoisted), args.port)
 
 
 if __name__ == "__main__":
