@@ -274,6 +274,14 @@ class ServingSection:
                 tables.equivalence_blocks(section.get("equivalence")),
             )
         )
+        if section.get("isolation"):
+            parts.append(
+                Part(
+                    "One bad request among its batch-mates",
+                    f"{anchor}-isolation",
+                    [tables.isolation_table(section["isolation"])],
+                )
+            )
         parts.append(
             Part(
                 "Triton's configuration and protocol",

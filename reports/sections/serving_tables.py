@@ -292,3 +292,26 @@ def protocol_table(levels: dict[str, dict[int, Level]], ceiling: dict[str, Any] 
         "the same request as JSON. Both drive one server. The ceiling is the bare model at "
         "the headline's mean batch size (below).",
     )
+
+
+def isolation_table(isolation: dict[str, Any]) -> Table:
+    rows = []
+    for name, record in isolation.items():
+        failed = int(record.get("good_failed") or 0)
+        statuses = ", ".join(f"{k}: {v}" for k, v in (record.get("bad_statuses") or {}).items())
+        rows.append(
+            [
+                Cell(name),
+                Cell(statuses),
+                Cell(f"{failed} of {record.get('good_requests', 0)}", "bad" if failed else "good"),
+            ]
+        )
+    return Table(
+        columns=["variant", "bad request's answers", "valid requests failed"],
+        rows=rows,
+        numeric_from=2,
+        caption="Each round sends valid requests together with one whose item id lies past "
+        "the model's embedding table, so a batching server batches them together. '0' "
+        "means no answer. A server that checks each request of a batch fails the bad one "
+        "alone.",
+    )

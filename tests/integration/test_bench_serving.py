@@ -66,6 +66,11 @@ def test_bench_writes_a_complete_results_file(tmp_path):
     assert [t["options"]["queue_delay_us"] for t in tuned["trials"]] == [500, 0, 2000]
     assert all(t["options"]["instances"] == 1 and t["requests"] > 0 for t in tuned["trials"])
     assert serving["config"]["triton"]["queue_delay_us"] == tuned["chosen"]["queue_delay_us"]
+    isolation = serving["isolation"]
+    for name in ("naive-hoisted", "triton"):  # each request checked on its own
+        assert isolation[name]["bad_statuses"] == {"400": isolation[name]["rounds"]}, name
+        assert isolation[name]["good_failed"] == 0, name
+    assert set(isolation["naive-batched"]["bad_statuses"]) == {"500"}  # the model raised
     for name, variant in serving["variants"].items():
         assert [level["users"] for level in variant["levels"]] == [1, 4], name
         for level in variant["levels"]:

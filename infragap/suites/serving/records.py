@@ -52,3 +52,13 @@ class TritonTuning(TypedDict):
     warmup_s: float
     duration_s: float
     trials: list[TritonTrial]
+
+
+class Isolation(TypedDict):
+    """Rounds of valid requests sent together with one bad one (see isolation.py)."""
+
+    rounds: int
+    bad_statuses: dict[str, int]  # HTTP status -> count; "0" for no answer
+    good_requests: int
+    good_failed: int  # valid requests that did not get a 200
+    good_statuses: dict[str, int]

@@ -1,9 +1,9 @@
 """The serving suite's flow, written down as steps: prepare, tune Triton, start, check,
-drive, stop, measure the ceiling. Each step takes the run's state and fills the results section.
-
-Adds to the section: "triton_tuning" (see tuning.py), "equivalence" (equivalence.py),
-"variants" ({name: {"levels": [ServingLevel, ...]}}) and "ceiling" (a Ceiling: in-process
-throughput of the same model at Triton's mean batch size); records.py types them.
+drive, stop, measure the ceiling. Each step takes the run's state and fills the results
+section: "triton_tuning" (tuning.py), "equivalence" (equivalence.py), "isolation" ({name:
+Isolation}, isolation.py), "variants" ({name: {"levels": [ServingLevel, ...]}}) and
+"ceiling" (a Ceiling: in-process throughput of the same model at Triton's mean batch
+size); records.py types them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from infragap.suites.base import BenchContext
 from infragap.suites.endpoint import Endpoint
 from infragap.suites.levels import LevelDriver, LevelProbe, UnitRate, drive_levels, load_plan
-from infragap.suites.serving import equivalence, measure, tuning
+from infragap.suites.serving import equivalence, isolation, measure, tuning
 from infragap.suites.serving.records import ServingLevel, TritonTrial
 from infragap.suites.serving.variants import (
     HEADLINE_TARGET,
@@ -137,6 +137,22 @@ def check_equivalence(run: ServingRun) -> None:
     run.say(f"equivalence: {len(comparisons)} variants agree on {len(sample)} requests")
 
 
+def check_isolation(run: ServingRun) -> None:
+    """One bad request among valid ones, on every variant (isolation.py)."""
+    good = run.requests[1 : 1 + isolation.GOOD_PER_ROUND]
+    n_items = model_size(run.config["model_size"]).n_items
+    run.section["isolation"] = {
+        name: isolation.check_isolation(endpoint, good, n_items)
+        for name, endpoint in run.endpoints.items()
+    }
+    run.ctx.results.save()
+    for name, record in run.section["isolation"].items():
+        run.say(
+            f"{name}: one bad request failed {record['good_failed']} of "
+            f"{record['good_requests']} valid requests sent with it"
+        )
+
+
 def drive_load(run: ServingRun) -> None:
     cfg = run.config
     plan = load_plan(cfg, run.ctx.work_dir / "requests.json", cfg["seed"])
@@ -178,6 +194,7 @@ STEPS: list[tuple[str, Callable[[ServingRun], None]]] = [
     ("tune Triton", tune_triton),
     ("start the variants", start_variants),
     ("check equivalence", check_equivalence),
+    ("send a bad request among good ones", check_isolation),
     ("drive load", drive_load),
     ("stop the variants", stop_variants),
     ("measure the in-process ceiling", measure_ceiling),
