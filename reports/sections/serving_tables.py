@@ -253,11 +253,15 @@ def tuning_blocks(tuning: dict[str, Any] | None) -> list[Block]:
             ]
         )
     fixed = ", ".join(tuning.get("fixed") or []) or "none"
+    space = "; ".join(
+        f"{knob} {', '.join(str(v) for v in values)}"
+        for knob, values in (tuning.get("space") or {}).items()
+    )
     intro = (
         f"Chosen by {len(rows)} trials of {fmt.seconds(tuning.get('duration_s'))} (after "
         f"{fmt.seconds(tuning.get('warmup_s'))} of warm-up) at "
-        f"{fmt.users(int(tuning.get('users') or 0))}: {tuning.get('source', '')}. Knobs "
-        f"given on the command line, not searched: {fixed}."
+        f"{fmt.users(int(tuning.get('users') or 0))}: {tuning.get('source', '')}, over "
+        f"{space}. Knobs given on the command line, not searched: {fixed}."
     )
     columns = ["queue delay µs", "instances", "torch threads", "req/s", "p99", "mean batch", ""]
     return [Text(intro), Table(columns=columns, rows=rows, numeric_from=0)]

@@ -23,10 +23,7 @@ SEARCH_SPACE: dict[str, tuple[int, ...]] = {
 }
 TRIAL_WARMUP_S = 3.0
 TRIAL_DURATION_S = 5.0
-SOURCE = (
-    "Triton Model Analyzer's quick search (one knob at a time, throughput objective), "
-    "bounded to the knobs and values in `space`"
-)
+SOURCE = "Triton Model Analyzer's quick search: one knob at a time, throughput objective"
 
 
 def better(a: TritonTrial, b: TritonTrial, slo: Slo | None) -> bool:
