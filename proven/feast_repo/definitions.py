@@ -12,13 +12,15 @@ from there. The names match infragap.proven.feast_repo.names.
   an event from after it.
 - user_age: an on-demand view computing the age bucket at request time, from the birth
   time and the request's `request_ts` (epoch seconds): age changes with the clock,
-  so it cannot be precomputed.
+  so it cannot be precomputed. It runs in Python mode (USER_AGE_MODE); the pandas
+  version is kept to measure the difference.
 - purchase_model: the feature service the model reads, for training
   (get_historical_features) and serving (get_online_features, `feast serve`) alike.
 """
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, RequestSource
@@ -77,21 +79,57 @@ request_time = RequestSource(
 )
 
 
-@on_demand_feature_view(
-    sources=[user_profile, request_time],
-    schema=[Field(name="age_bucket", dtype=Int64)],
-    mode="pandas",
-)
-def user_age(inputs: pd.DataFrame) -> pd.DataFrame:
-    """Age in whole years (of 365.25 days) at request time, bucketed as [0, 18) -> 0,
-    [18, 25) -> 1, ..., [65, ...) -> 6; null when the user is unknown."""
-    seconds_per_year = 31_557_600
-    birth = pd.to_numeric(inputs["birth_ts"], errors="coerce")
-    age = (pd.to_numeric(inputs["request_ts"]) - birth) // seconds_per_year
-    bucket = sum((age >= edge).astype("int64") for edge in (18, 25, 35, 45, 55, 65))
-    out = pd.DataFrame(index=inputs.index)
-    out["age_bucket"] = pd.Series(bucket, index=inputs.index).astype("Int64").mask(birth.isna())
-    return out
+# How user_age runs. "python" (dicts of lists) is what Feast's tuning guide recommends for
+# online serving: no DataFrame is built per request. "pandas" is kept to measure that.
+# infragap's repository writer sets this line in the copy it writes (see repository.py).
+USER_AGE_MODE = "python"
+
+if USER_AGE_MODE == "python":
+
+    @on_demand_feature_view(
+        sources=[user_profile, request_time],
+        schema=[Field(name="age_bucket", dtype=Int64)],
+        mode="python",
+        name="user_age",
+    )
+    def user_age_python(inputs: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """Age in whole years (of 365.25 days) at request time, bucketed as [0, 18) -> 0,
+        [18, 25) -> 1, ..., [65, ...) -> 6; None when the user is unknown."""
+        import math
+
+        seconds_per_year = 31_557_600
+        edges = (18, 25, 35, 45, 55, 65)
+        buckets: list[int | None] = []
+        for birth, now in zip(inputs["birth_ts"], inputs["request_ts"], strict=True):
+            # Unknown, as the pandas version has it: None, or NaN in a float column.
+            if birth is None or (isinstance(birth, float) and math.isnan(birth)):
+                buckets.append(None)
+                continue
+            age = (now - birth) // seconds_per_year
+            buckets.append(sum(1 for edge in edges if age >= edge))
+        return {"age_bucket": buckets}
+
+    user_age = user_age_python
+
+else:
+
+    @on_demand_feature_view(
+        sources=[user_profile, request_time],
+        schema=[Field(name="age_bucket", dtype=Int64)],
+        mode="pandas",
+        name="user_age",
+    )
+    def user_age_pandas(inputs: pd.DataFrame) -> pd.DataFrame:
+        """The same as user_age_python, on DataFrames."""
+        seconds_per_year = 31_557_600
+        birth = pd.to_numeric(inputs["birth_ts"], errors="coerce")
+        age = (pd.to_numeric(inputs["request_ts"]) - birth) // seconds_per_year
+        bucket = sum((age >= edge).astype("int64") for edge in (18, 25, 35, 45, 55, 65))
+        out = pd.DataFrame(index=inputs.index)
+        out["age_bucket"] = pd.Series(bucket, index=inputs.index).astype("Int64").mask(birth.isna())
+        return out
+
+    user_age = user_age_pandas
 
 
 purchase_model = FeatureService(

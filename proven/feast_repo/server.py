@@ -1,9 +1,9 @@
 """`feast serve` (the HTTP feature server) and redis-server, started under a Supervisor.
 
 Both bind to 127.0.0.1 on a free port (or the one asked for) and are stopped with the
-rest of the Supervisor's children. `feast serve` runs gunicorn with uvicorn workers;
-its Prometheus option (`--metrics`) is left off, as it binds port 8000 on every
-interface.
+rest of the Supervisor's children. `feast serve` runs gunicorn with uvicorn workers,
+set up as tuning.FeastTuning says; its Prometheus option (`--metrics`) is left off, as
+it binds port 8000 on every interface.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from infragap.ports import LOOPBACK, choose_port
 from infragap.processes import Child, Supervisor, http_ok, wait_until
 from infragap.proven.feast_repo.repository import FeatureRepo
 from infragap.proven.feast_repo.store import feast_cli, feast_env, require_feast
+from infragap.proven.feast_repo.tuning import FeastTuning
 
 SERVE_START_TIMEOUT_S = 120.0
 REDIS_START_TIMEOUT_S = 20.0
@@ -33,7 +34,7 @@ class FeatureServer:
         return f"{self.url}/get-online-features"
 
 
-def serve_argv(repo: FeatureRepo, port: int, workers: int = 1) -> list[str]:
+def serve_argv(repo: FeatureRepo, port: int, tuning: FeastTuning) -> list[str]:
     return feast_cli(
         repo.path,
         "serve",
@@ -42,22 +43,38 @@ def serve_argv(repo: FeatureRepo, port: int, workers: int = 1) -> list[str]:
         "--port",
         str(port),
         "--workers",
-        str(workers),
+        str(tuning.workers),
+        "--registry_ttl_sec",
+        str(tuning.serve_registry_ttl_s),
+        "--keep-alive-timeout",
+        str(tuning.serve_keep_alive_s),
         "--no-access-log",
     )
+
+
+def serve_env(tuning: FeastTuning) -> dict[str, str]:
+    """feast_env(), plus PYTHONOPTIMIZE=1 when typeguard's checks are off (see tuning)."""
+    env = feast_env()
+    if tuning.typechecks:
+        env.pop("PYTHONOPTIMIZE", None)
+    else:
+        env["PYTHONOPTIMIZE"] = "1"
+    return env
 
 
 def start_feature_server(
     supervisor: Supervisor,
     repo: FeatureRepo,
     port: int | None = None,
-    workers: int = 1,
+    tuning: FeastTuning | None = None,
     timeout_s: float = SERVE_START_TIMEOUT_S,
 ) -> FeatureServer:
     """Start `feast serve` on the applied repository; return once /health answers 200."""
     require_feast()
+    tuning = tuning or FeastTuning()
     port = choose_port(port, "--feast-port")
-    child = supervisor.start("feast-serve", serve_argv(repo, port, workers), env=feast_env())
+    argv = serve_argv(repo, port, tuning)
+    child = supervisor.start("feast-serve", argv, env=serve_env(tuning))
     url = f"http://{LOOPBACK}:{port}"
     wait_until(http_ok(f"{url}/health"), child, timeout_s, "the Feast feature server")
     return FeatureServer(url, child)

@@ -174,13 +174,29 @@ def historical_features(
     return found.reset_index(drop=True)
 
 
+def typechecks(enabled: bool) -> contextlib.AbstractContextManager[Any]:
+    """typeguard's checks on Feast's objects as installed, or suppressed (see tuning.py)."""
+    if enabled:
+        return contextlib.nullcontext()
+    from typeguard import suppress_type_checks  # Feast depends on typeguard
+
+    return suppress_type_checks()
+
+
 def online_features(
-    store: FeatureStore, user_ids: Sequence[int], request_ts: int
+    store: FeatureStore, user_ids: Sequence[int], request_ts: int, checks: bool = True
 ) -> dict[str, list[Any]]:
-    """The feature service's values for `user_ids`, from the online store, columnar."""
-    service = store.get_feature_service(names.FEATURE_SERVICE)
-    response = store.get_online_features(
-        features=service,
-        entity_rows=[{names.ENTITY_KEY: uid, names.REQUEST_TIME: request_ts} for uid in user_ids],
-    )
-    return response.to_dict()
+    """The feature service's values for `user_ids`, from the online store, columnar.
+
+    As `feast serve` does: the feature service comes from the registry cache. `checks`
+    False runs the lookup without typeguard's checks (tuning.FeastTuning.typechecks).
+    """
+    with typechecks(checks):
+        service = store.get_feature_service(names.FEATURE_SERVICE, allow_cache=True)
+        response = store.get_online_features(
+            features=service,
+            entity_rows=[
+                {names.ENTITY_KEY: uid, names.REQUEST_TIME: request_ts} for uid in user_ids
+            ],
+        )
+        return response.to_dict()

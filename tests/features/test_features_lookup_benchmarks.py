@@ -35,9 +35,10 @@ def test_feast_sdk_lookup(benchmark, features_run):
     from infragap.proven.feast_repo.store import online_features
 
     ids = features_run.sample[:1]
+    checks = features_run.feast_tuning.typechecks  # as the suite's own lookups run
     found = benchmark.pedantic(
         online_features,
-        args=(features_run.store, ids, features_run.request_ts),
+        args=(features_run.store, ids, features_run.request_ts, checks),
         rounds=ROUNDS,
         iterations=1,
         warmup_rounds=1,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from infragap.proven.feast_repo.repository import FeatureRepo
+    from infragap.proven.feast_repo.tuning import FeastTuning
 
 NAIVE = "naive"
 FEAST = "feast"
@@ -50,12 +51,12 @@ def start_naive(
 
 
 def start_feast(
-    supervisor: Supervisor, repo: FeatureRepo, port: int | None, workers: int
+    supervisor: Supervisor, repo: FeatureRepo, port: int | None, tuning: FeastTuning
 ) -> Endpoint:
     from infragap.proven.feast_repo import names
     from infragap.proven.feast_repo.server import start_feature_server
 
-    server = start_feature_server(supervisor, repo, port=port, workers=workers)
+    server = start_feature_server(supervisor, repo, port=port, tuning=tuning)
     return Endpoint(
         FEAST, FEAST_TARGET, server.url, server.child.process_tree, names.FEATURE_SERVICE
     )

@@ -18,6 +18,9 @@ section:
 - "variants": {"naive" | "feast": {"levels": [FeaturesLevel, ...]}} (records.py).
 - "lookups": in-process lookup latency (the naive function incl. its file reads, and
   the Feast SDK's get_online_features).
+
+The section's config holds "feast_config": how Feast's online path runs
+(proven.feast_repo.tuning.FeastTuning.record()).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from infragap.errors import ConfigError, EquivalenceError
 from infragap.proven.feast_repo.repository import ONLINE_STORES
+from infragap.proven.feast_repo.tuning import ODFV_MODES, FeastTuning
 from infragap.reports.records import Equivalence
 from infragap.suites.base import SUITES, BenchContext
 from infragap.suites.endpoint import Endpoint
@@ -82,6 +86,10 @@ class FeaturesRun:
     @property
     def request_ts(self) -> int:
         return int(self.as_of.timestamp())
+
+    @property
+    def feast_tuning(self) -> FeastTuning:
+        return FeastTuning(**self.config["feast_config"])
 
     def say(self, text: str) -> None:
         self.ctx.console.print(f"[bold]features[/] {text}")
@@ -140,7 +148,11 @@ def build_feast_repo(run: FeaturesRun) -> None:
     started = time.perf_counter()
     with run.ctx.console.status("running the feature pipeline"):
         run.repo = write_repository(
-            run.ctx.work_dir / "feature_repo", run.data, run.config["online_store"], redis_address
+            run.ctx.work_dir / "feature_repo",
+            run.data,
+            run.config["online_store"],
+            redis_address,
+            run.feast_tuning.odfv_mode,
         )
     setup["pipeline_s"] = time.perf_counter() - started
     with run.ctx.console.status("feast apply"):
@@ -227,7 +239,7 @@ def start_sides(run: FeaturesRun) -> None:
         )
     with run.ctx.console.status("starting feast serve"):
         run.endpoints[FEAST] = start_feast(
-            run.ctx.supervisor, run.repo, ports["feast"], run.config["feast_workers"]
+            run.ctx.supervisor, run.repo, ports["feast"], run.feast_tuning
         )
     for name, endpoint in run.endpoints.items():
         run.say(f"{name} ready at {endpoint.url}")
@@ -462,8 +474,10 @@ def measure_lookups(run: FeaturesRun) -> None:
         users, events = read_raw(raw_folder)
         return serving_features(users, events, list(ids), run.as_of)
 
+    checks = run.feast_tuning.typechecks
+
     def feast_call(ids: Any) -> object:
-        return online_features(run.store, list(ids), run.request_ts)
+        return online_features(run.store, list(ids), run.request_ts, checks)
 
     lookups = {}
     for name, call in (("naive-function", naive_call), ("feast-sdk", feast_call)):
@@ -535,6 +549,19 @@ class FeaturesSuite:
         group.add_argument(
             "--feast-workers", type=int, default=1, help="`feast serve` worker processes"
         )
+        group.add_argument(
+            "--feast-odfv-mode",
+            choices=ODFV_MODES,
+            default="python",
+            help="how the on-demand view user_age runs (pandas: as before the tuning)",
+        )
+        group.add_argument(
+            "--feast-typechecks",
+            choices=("off", "on"),
+            default="off",
+            help="typeguard's checks in Feast's online path (on: Feast as installed; off: "
+            "`feast serve` under PYTHONOPTIMIZE=1, SDK lookups under suppress_type_checks)",
+        )
         group.add_argument("--feast-port", type=int, help="port for `feast serve`")
         group.add_argument("--naive-features-port", type=int, help="port for the naive app")
         group.add_argument("--redis-port", type=int, help="port for redis-server")
@@ -547,8 +574,11 @@ class FeaturesSuite:
         data_size(size)
         if args.entities_per_request < 1:
             raise ConfigError("--entities-per-request must be at least 1")
-        if args.feast_workers < 1:
-            raise ConfigError("--feast-workers must be at least 1")
+        tuning = FeastTuning(
+            odfv_mode=args.feast_odfv_mode,
+            typechecks=args.feast_typechecks == "on",
+            workers=args.feast_workers,
+        )
         return {
             "quick": quick,
             "seed": args.seed,
@@ -556,6 +586,7 @@ class FeaturesSuite:
             "online_store": args.online_store,
             "entities_per_request": args.entities_per_request,
             "feast_workers": args.feast_workers,
+            "feast_config": tuning.record(),
             **load_config(args, quick, [1, 4] if quick else [1, 8, 32]),
             "sample_users": 300 if quick else 1000,
             "consistency_users": 500 if quick else 2000,
