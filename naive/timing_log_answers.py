@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from infragap.errors import ConfigError
-from infragap.proven.observability.questions import (
+from infragap.workloads.operator_questions import (
     P50,
     P99,
     P99_BY_VARIANT,

@@ -28,18 +28,6 @@ import requests
 
 from infragap.errors import ConfigError
 from infragap.proven.observability.names import HISTOGRAM, STATUS_LABEL, VARIANT_LABEL
-from infragap.proven.observability.questions import (
-    P50,
-    P99,
-    P99_BY_VARIANT,
-    QUESTION_IDS,
-    REQUEST_RATE,
-    STATUS_SHARE,
-    TRITON_BATCH_SIZE,
-    TRITON_QUEUE_VS_COMPUTE,
-    Answer,
-    Value,
-)
 from infragap.proven.prometheus.query import (
     PrometheusClient,
     PrometheusError,
@@ -51,6 +39,18 @@ from infragap.proven.prometheus.query import (
     histogram_quantile_query,
     instant_samples,
     rate_query,
+)
+from infragap.workloads.operator_questions import (
+    P50,
+    P99,
+    P99_BY_VARIANT,
+    QUESTION_IDS,
+    REQUEST_RATE,
+    STATUS_SHARE,
+    TRITON_BATCH_SIZE,
+    TRITON_QUEUE_VS_COMPUTE,
+    Answer,
+    Value,
 )
 
 US_PER_MS = 1000

@@ -28,12 +28,12 @@ import requests
 from infragap.naive.timing_log_answers import nearest_rank
 from infragap.ports import LOOPBACK, free_port
 from infragap.processes import Child, Supervisor, http_ok, wait_until
-from infragap.proven.observability import questions as q
 from infragap.proven.observability.answers import MetricNames, answer_all
 from infragap.proven.observability.instrumented_app import read_exact_durations
 from infragap.proven.observability.names import PROMETHEUS_HISTOGRAM
 from infragap.proven.prometheus.query import PrometheusClient
 from infragap.proven.prometheus.server import ScrapeTarget, start_prometheus
+from infragap.workloads import operator_questions as q
 from infragap.workloads.model_sizes import model_size
 from infragap.workloads.ranking_requests import generate_requests, to_flask_json
 

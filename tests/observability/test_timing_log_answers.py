@@ -18,8 +18,8 @@ from infragap.naive.timing_log_answers import (
     parse_line,
     parse_timing_log,
 )
-from infragap.proven.observability import questions as q
 from infragap.proven.observability.instrumented_app import LOG_FORMAT
+from infragap.workloads import operator_questions as q
 
 END = datetime(2024, 5, 1, 12, 1, 0)
 

@@ -7,10 +7,10 @@ import math
 import pytest
 
 from infragap.errors import ConfigError
-from infragap.proven.observability import questions as q
 from infragap.proven.observability.answers import MetricNames, interpret, queries
 from infragap.proven.observability.names import PROMETHEUS_HISTOGRAM
 from infragap.proven.prometheus.query import Sample
+from infragap.workloads import operator_questions as q
 
 
 def test_question_ids_are_unique_and_cover_the_issue():
