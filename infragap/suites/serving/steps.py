@@ -98,7 +98,7 @@ def tune_triton(run: ServingRun) -> None:
             work_dir=run.ctx.work_dir / f"tuning-{len(scratch.get('trials', []))}",
             config={**cfg, "triton": {**cfg["triton"], **options}},
         )
-        endpoint, child = start_local_triton(trial_setup, f"triton [{shown}]", HEADLINE_TARGET)
+        endpoint, child = start_local_triton(trial_setup, f"triton ({shown})", HEADLINE_TARGET)
         try:
             level = cast(ServingLevel, driver.run(endpoint, spec))
         finally:
