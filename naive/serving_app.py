@@ -71,6 +71,17 @@ def parse_rows(body: Any, n_users: int, n_items: int, dense_dim: int) -> tuple[t
     )
 
 
+def score(model: Any, body: Any, device: str) -> list[float]:
+    """The model's scores for a request body; BadRequest when the body is not a valid
+    scoring request for this model."""
+    users, items, dense = parse_rows(
+        body, n_users=model.n_users, n_items=model.n_items, dense_dim=model.dense_dim
+    )
+    with torch.no_grad():
+        scores = model(users.to(device), items.to(device), dense.to(device))
+    return scores.reshape(-1).tolist()
+
+
 def new_app(import_name: str) -> Flask:
     """A Flask app with what every naive model endpoint shares: the body size limit,
     errors as JSON ({"error": ...}) and `/health`."""
@@ -120,14 +131,9 @@ def create_app(model_path: str, hoisted: bool = False) -> Flask:
             else torch.jit.load(model_path, map_location=device)
         )
         try:
-            users, items, dense = parse_rows(
-                body, n_users=model.n_users, n_items=model.n_items, dense_dim=model.dense_dim
-            )
+            scores = score(model, body, device)
         except BadRequest as error:
             return jsonify(error=str(error)), 400
-        with torch.no_grad():
-            scores = model(users.to(device), items.to(device), dense.to(device))
-        scores = scores.reshape(-1).tolist()
         logger.info(f"predict took {(time.time() - start) * 1000:.1f}ms for {len(scores)} rows")
         return jsonify(scores=scores)
 

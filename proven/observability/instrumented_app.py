@@ -58,7 +58,7 @@ from werkzeug.exceptions import HTTPException
 
 from infragap.errors import ConfigError, InfragapError, MissingDependency
 from infragap.naive import serving_app
-from infragap.naive.serving_app import NOT_JSON, BadRequest, json_body, new_app, parse_rows, serve
+from infragap.naive.serving_app import NOT_JSON, BadRequest, json_body, new_app, score, serve
 from infragap.proven.observability.names import HISTOGRAM, LABELS, STATUS_LABEL, VARIANT_LABEL
 
 METRICS = ("otel", "prometheus-client", "log")
@@ -258,14 +258,10 @@ def create_app(model_path: str, recorder: Recorder) -> Flask:
         if body is None:
             return make_response(jsonify(error=NOT_JSON), 400)
         try:
-            users, items, dense = parse_rows(
-                body, n_users=model.n_users, n_items=model.n_items, dense_dim=model.dense_dim
-            )
+            scores = score(model, body, device)
         except BadRequest as error:
             return make_response(jsonify(error=str(error)), 400)
-        with torch.no_grad():
-            scores = model(users.to(device), items.to(device), dense.to(device))
-        return jsonify(scores=scores.reshape(-1).tolist())
+        return jsonify(scores=scores)
 
     app.post("/predict")(timed(predict, recorder))
 

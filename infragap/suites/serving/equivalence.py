@@ -64,21 +64,33 @@ def reference_scores(model: Any, requests_: Sequence[RankingRequest]) -> list[li
     return answers
 
 
-def ask(endpoint: Endpoint, req: RankingRequest, session: requests.Session) -> list[float]:
+def send(
+    endpoint: Endpoint,
+    req: RankingRequest,
+    session: requests.Session | None = None,
+    timeout_s: float = HTTP_TIMEOUT_S,
+) -> requests.Response:
+    """One scoring request over the endpoint's wire format (a new connection without
+    `session`)."""
     wire = WIRES[endpoint.target]
     body = wire.encode(req)
-    response = session.post(
+    post = session.post if session is not None else requests.post
+    return post(
         f"{endpoint.url}{wire.path(endpoint.target_option)}",
         data=body.payload,
         headers=dict(body.headers),
-        timeout=HTTP_TIMEOUT_S,
+        timeout=timeout_s,
     )
+
+
+def ask(endpoint: Endpoint, req: RankingRequest, session: requests.Session) -> list[float]:
+    response = send(endpoint, req, session)
     if response.status_code != 200:
         raise EquivalenceError(
             f"{endpoint.name} answered HTTP {response.status_code} to a valid request: "
             f"{response.text[:300]}"
         )
-    return wire.scores(response.json())
+    return WIRES[endpoint.target].scores(response.json())
 
 
 def check_endpoint(

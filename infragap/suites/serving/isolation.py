@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from infragap.loadtests.targets.ranking import WIRES
 from infragap.suites.endpoint import Endpoint
+from infragap.suites.serving.equivalence import send
 from infragap.suites.serving.records import Isolation
 from infragap.workloads.ranking_requests import RankingRequest
 
@@ -33,16 +33,9 @@ def out_of_range(request: RankingRequest, n_items: int) -> RankingRequest:
 
 
 def _status(endpoint: Endpoint, request: RankingRequest, start: threading.Barrier) -> int:
-    wire = WIRES[endpoint.target]
-    body = wire.encode(request)
     start.wait()
     try:
-        return requests.post(
-            endpoint.url + wire.path(endpoint.target_option),
-            data=body.payload,
-            headers=dict(body.headers),
-            timeout=HTTP_TIMEOUT_S,
-        ).status_code
+        return send(endpoint, request, timeout_s=HTTP_TIMEOUT_S).status_code
     except requests.RequestException:
         return 0  # no answer at all
 
