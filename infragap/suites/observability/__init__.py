@@ -1,0 +1,1 @@
+"""The observability pair: timing logs vs metrics scraped by a real Prometheus."""
