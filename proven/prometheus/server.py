@@ -207,9 +207,13 @@ def _scalar(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
 
 
-def prometheus_argv(binary: str, config_path: Path, data_dir: Path, port: int) -> list[str]:
-    """The command line: loopback only, our configuration and storage, never Debian's."""
-    return [
+def prometheus_argv(
+    binary: str, config_path: Path, data_dir: Path, port: int, consoles: Path | None = None
+) -> list[str]:
+    """The command line: loopback only, our configuration and storage, never Debian's.
+    `consoles` is one folder holding console templates (*.html) and their libraries
+    (*.lib), as `console.write_console` writes them; it serves both flags."""
+    argv = [
         binary,
         f"--config.file={config_path}",
         f"--storage.tsdb.path={data_dir}",
@@ -218,6 +222,9 @@ def prometheus_argv(binary: str, config_path: Path, data_dir: Path, port: int) -
         "--storage.tsdb.retention.time=1d",
         "--log.level=warn",
     ]
+    if consoles is not None:
+        argv += [f"--web.console.templates={consoles}", f"--web.console.libraries={consoles}"]
+    return argv
 
 
 def start_prometheus(
@@ -229,8 +236,11 @@ def start_prometheus(
     port: int | None = None,
     interval: str = DEFAULT_INTERVAL,
     timeout_s: float = START_TIMEOUT_S,
+    consoles: Path | None = None,
 ) -> PrometheusServer:
     """Start Prometheus scraping `targets` every `interval`; return once /-/ready answers.
+    With `consoles` (a folder of console templates and libraries), it serves them at
+    /consoles/<file>.
 
     Missing or too old: ConfigError saying how to install or upgrade it. A busy `port`:
     PortBusy naming --prometheus-port. A server that exits or is not ready in time:
@@ -241,13 +251,19 @@ def start_prometheus(
     missing = [str(path) for path in rule_files if not Path(path).is_file()]
     if missing:
         raise ConfigError(f"rule files not found: {', '.join(missing)}")
+    if consoles is not None and not Path(consoles).is_dir():
+        raise ConfigError(
+            f"console folder {consoles} does not exist: write the page into it first "
+            "(proven.prometheus.console.write_console)"
+        )
     config = prometheus_config(targets, [Path(p).resolve() for p in rule_files], interval)
     port = choose_port(port, PORT_OPTION)
     work_dir.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="prometheus-", dir=work_dir))
     config_path = run_dir / "prometheus.yml"
     config_path.write_text(yaml_text(config))
-    argv = prometheus_argv(binary, config_path, run_dir / "data", port)
+    folder = None if consoles is None else Path(consoles).resolve()
+    argv = prometheus_argv(binary, config_path, run_dir / "data", port, folder)
     child = supervisor.start(f"prometheus-{port}", argv)
     url = f"http://{LOOPBACK}:{port}"
     wait_until(http_ok(f"{url}/-/ready"), child, timeout_s, "Prometheus")
