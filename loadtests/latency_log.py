@@ -115,6 +115,8 @@ class LevelLoad:
     settled: bool | None = None  # None: no steady-state rule was applied
     judged_on: str = ""  # "percentile", or "median" when windows were too small for it
     loadgen_cores: list[int] = field(default_factory=list)  # CPUs the generator could use
+    window_start_s: float | None = None  # the window in Unix seconds, as servers stamp time
+    window_end_s: float | None = None
 
 
 def _clean(text: str) -> str:
@@ -258,4 +260,6 @@ def summarize(
         throughput_per_s=throughput_per_second(log.records, window),
         loadgen_cpu_percent=cpu_mean,
         loadgen_cpu_peak=cpu_peak,
+        window_start_s=window.start_s,
+        window_end_s=window.end_s,
     )

@@ -7,6 +7,8 @@
   appends the unit to the name, as the OTel-to-Prometheus compatibility spec says, so
   Prometheus sees `model_inference_duration_ms_milliseconds` (names.PROMETHEUS_HISTOGRAM).
 - `prometheus-client`: a `prometheus_client` Histogram `model_inference_duration_ms`.
+- `none`: the same endpoint with no timing at all (the bare reference the overhead of
+  each other way is measured against); no /metrics.
 - `log`: the naive app itself (`naive/serving_app.py`, hoisted), unchanged: its
   `logger.info("predict took X ms for N rows")` line goes to `--log-file`, written with
   the format a team gives `logging.basicConfig` (LOG_FORMAT, timestamps first). Only the
@@ -34,6 +36,11 @@ tests) do not collide and the default process/GC collectors stay out of the answ
 ... 10000 ms; prometheus_client's 0.005 ... 10, a layout meant for seconds) or a
 comma-separated list of upper bounds in ms, installed on the OTel side with a View.
 
+`--added-delay-ms MS --added-delay-share P --seed S` is a seeded slow-down, as a slow
+dependency would cause: a share P of requests (drawn from a generator seeded with S)
+sleeps MS inside the timed handler. The alerting check drives it to see the SLO alert
+fire; it is off by default.
+
 `--exact-durations-file` also appends each recorded duration, at full precision, with
 its status, to a file: the exact reference that the histogram's quantiles are checked
 against. Off by default, and it costs a file write per request, so leave it off when
@@ -46,9 +53,11 @@ import argparse
 import itertools
 import logging
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -61,7 +70,7 @@ from infragap.naive import serving_app
 from infragap.naive.serving_app import NOT_JSON, BadRequest, json_body, new_app, score, serve
 from infragap.proven.observability.names import HISTOGRAM, LABELS, STATUS_LABEL, VARIANT_LABEL
 
-METRICS = ("otel", "prometheus-client", "log")
+METRICS = ("otel", "prometheus-client", "log", "none")
 DESCRIPTION = "Time spent in the /predict handler, by variant and HTTP status."
 DEFAULT_VARIANT = "hoisted"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -246,14 +255,44 @@ def timed(view: Callable[[], Response], recorder: Recorder) -> Callable[[], Resp
     return wrapper
 
 
-def create_app(model_path: str, recorder: Recorder) -> Flask:
+@dataclass(frozen=True)
+class SlowDown:
+    """A seeded share of requests sleeps `delay_ms` inside the handler."""
+
+    delay_ms: float
+    share: float
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.delay_ms > 0 and math.isfinite(self.delay_ms)):
+            raise ConfigError(f"--added-delay-ms must be a positive number, not {self.delay_ms}")
+        if not 0 < self.share <= 1:
+            raise ConfigError(f"--added-delay-share must be in (0, 1], not {self.share}")
+
+    def sleeper(self) -> Callable[[], None]:
+        draw = random.Random(self.seed).random
+
+        def maybe_sleep() -> None:
+            if draw() < self.share:
+                time.sleep(self.delay_ms / 1000)
+
+        return maybe_sleep
+
+
+def create_app(
+    model_path: str, recorder: Recorder | None, slow_down: SlowDown | None = None
+) -> Flask:
     """The naive hoisted app's /predict (model loaded once), timed into `recorder`, plus
-    /metrics. Same checks and answers as the naive app, without its log line."""
+    /metrics; with no recorder, untimed and without /metrics (the bare reference). Same
+    checks and answers as the naive app, without its log line."""
     app = new_app(__name__)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = torch.jit.load(model_path, map_location=device)
+    maybe_sleep = slow_down.sleeper() if slow_down else None
 
     def predict() -> Response:
+        if maybe_sleep is not None:
+            maybe_sleep()
         body = json_body()
         if body is None:
             return make_response(jsonify(error=NOT_JSON), 400)
@@ -263,6 +302,9 @@ def create_app(model_path: str, recorder: Recorder) -> Flask:
             return make_response(jsonify(error=str(error)), 400)
         return jsonify(scores=scores)
 
+    if recorder is None:
+        app.post("/predict")(predict)
+        return app
     app.post("/predict")(timed(predict, recorder))
 
     @app.get("/metrics")
@@ -309,6 +351,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="also append `status ms` per request here (the exact reference; costs a write)",
     )
+    parser.add_argument(
+        "--added-delay-ms", type=float, help="seeded slow-down: sleep this long in some requests"
+    )
+    parser.add_argument(
+        "--added-delay-share",
+        type=float,
+        default=1.0,
+        help="with --added-delay-ms: the share of requests that sleep (default all)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seeds the slow-down's draws")
     return parser
 
 
@@ -321,12 +373,17 @@ def main(argv: list[str] | None = None) -> None:
         serve(create_log_app(args.model, args.log_file), args.port)
         return
     try:
-        recorder = new_recorder(args.metrics, parse_layout(args.buckets), args.variant)
-    except InfragapError as error:  # a bad --buckets, or the metrics library missing
+        slow_down = None
+        if args.added_delay_ms is not None:
+            slow_down = SlowDown(args.added_delay_ms, args.added_delay_share, args.seed)
+        recorder = None
+        if args.metrics != "none":
+            recorder = new_recorder(args.metrics, parse_layout(args.buckets), args.variant)
+    except InfragapError as error:  # a bad --buckets or slow-down, or a library missing
         parser.exit(2, f"{parser.prog}: error: {error}\n")
-    if args.exact_durations_file is not None:
+    if recorder is not None and args.exact_durations_file is not None:
         recorder = ExactDurations(recorder, args.exact_durations_file)
-    serve(create_app(args.model, recorder), args.port)
+    serve(create_app(args.model, recorder, slow_down), args.port)
 
 
 if __name__ == "__main__":
