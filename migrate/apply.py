@@ -100,6 +100,10 @@ def parse_options(pairs: list[str] | None, rule_ids: tuple[str, ...]) -> dict[st
         if problem:
             raise ConfigError(f"--option {name}={value}: {problem}")
         options[name] = value
+    for rule in rules:
+        problem = rule.options_problem(options)
+        if problem:
+            raise ConfigError(problem)
     return options
 
 

@@ -78,6 +78,12 @@ class Rule:
     def require(self) -> None:
         """Raise MissingDependency when a package the rule needs is not installed."""
 
+    def options_problem(self, options: Options) -> str:
+        """What is wrong with the options taken together (each value alone is vetted by
+        its Option), as a message with the fix; "" when nothing. `apply` asks before it
+        reads any file."""
+        return ""
+
     def aggregate(self, findings: list[Finding]) -> list[Finding]:
         """Combine per-file findings across the repository (default: keep them all)."""
         return findings
