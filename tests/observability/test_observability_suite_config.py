@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import argparse
+
+import pytest
 
 from infragap.bench import add_arguments
 from infragap.errors import ConfigError
