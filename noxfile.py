@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -22,10 +25,39 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["-q", "-ra"]))
 
 
+def debian_tools(session: nox.Session, packages: dict[str, str]) -> None:
+    """Install the Debian packages whose command is missing (command -> package) when
+    running as root with apt-get, as CI does; otherwise say the command to run."""
+    missing = sorted(
+        {package for command, package in packages.items() if not shutil.which(command)}
+    )
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.warn(f"missing Debian packages: sudo apt-get install {' '.join(missing)}")
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        *missing,
+        external=True,
+        env=env,
+    )
+    # Debian's prometheus package may start its own server on 0.0.0.0:9090; ours binds
+    # loopback on a free port, so stop that one.
+    session.run("pkill", "-x", "prometheus", external=True, success_codes=[0, 1])
+
+
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """The main job: `infragap bench` on the embedded defaults (pass args after --)."""
     install(session, "all")
+    debian_tools(session, {"prometheus": "prometheus", "promtool": "prometheus"})
     session.run("infragap", "bench", *session.posargs)
 
 
