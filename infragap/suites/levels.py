@@ -423,6 +423,18 @@ class LevelDriver:
             variant.setdefault("rates", []).append(self.run(endpoint, self.plan.open(rate_per_s)))
             self.ctx.results.save()
 
+    def interleaved_sweep(self, endpoints: Sequence[Endpoint]) -> None:
+        """Each closed-loop level, then each open-loop rate, run on every endpoint in
+        turn, the first one rotating from level to level: a drift of the machine over
+        the run (heat, a neighbour) then falls on every variant alike, not on the ones
+        that happen to run last."""
+        specs = [("levels", self.plan.closed(users)) for users in self.plan.users]
+        specs += [("rates", self.plan.open(rate)) for rate in self.plan.rates]
+        for index, (key, spec) in enumerate(specs):
+            for endpoint in rotated(endpoints, index):
+                self.variant(endpoint).setdefault(key, []).append(self.run(endpoint, spec))
+                self.ctx.results.save()
+
     def search_start(self, endpoint: Endpoint) -> float:
         """--slo-start, else half the best closed-loop rate measured, else 10 req/s."""
         if self.plan.slo_start:
@@ -527,16 +539,32 @@ def drive_levels(
     plan: LoadPlan,
     say: Callable[[str], None],
     probes: Callable[[Endpoint], list[LevelProbe]] = lambda _endpoint: [],
+    interleave: bool = False,
 ) -> None:
     """Run every level of every endpoint into section["variants"][name]: "levels" (closed
-    loop), "rates" (open loop) and "capacity" (the SLO search), saving after each level."""
+    loop), "rates" (open loop) and "capacity" (the SLO search), saving after each level.
+    By default each endpoint runs all its levels before the next; `interleave` runs each
+    level on every endpoint in turn (LevelDriver.interleaved_sweep)."""
     driver = LevelDriver(ctx, section, plan, say, probes)
     section.setdefault("warnings", [])
+    if interleave:
+        for endpoint in endpoints:
+            driver.variant(endpoint)  # variants keep the order they were given in
+        driver.interleaved_sweep(endpoints)
     for endpoint in endpoints:
-        driver.sweep(endpoint)
+        if not interleave:
+            driver.sweep(endpoint)
         driver.capacity(endpoint)
     if plan.calibrate:
         driver.calibrate(endpoints)
+
+
+def rotated(items: Sequence[Endpoint], turn: int) -> list[Endpoint]:
+    """Pure: `items` starting from index `turn` (modulo their count), wrapping round."""
+    if not items:
+        return []
+    start = turn % len(items)
+    return [*items[start:], *items[:start]]
 
 
 def level_line(name: str, level: LevelRecord) -> str:

@@ -194,10 +194,14 @@ def answer_question(
 
 
 def answer_all(
-    client: PrometheusClient, names: MetricNames, at: float | None = None
+    client: PrometheusClient,
+    names: MetricNames,
+    at: float | None = None,
+    question_ids: Sequence[str] = QUESTION_IDS,
 ) -> list[Answer]:
-    """Every question of the shared list, all evaluated at Unix time `at` (now)."""
+    """The questions (by default every one of the shared list), all evaluated at Unix
+    time `at` (now)."""
     if at is not None and not math.isfinite(at):
         raise ConfigError(f"the evaluation time must be a Unix time in seconds, not {at}")
     instant = time.time() if at is None else at
-    return [answer_question(client, question_id, names, instant) for question_id in QUESTION_IDS]
+    return [answer_question(client, question_id, names, instant) for question_id in question_ids]

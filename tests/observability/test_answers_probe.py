@@ -89,3 +89,10 @@ def test_a_target_that_died_is_named_with_prometheus_error():
     with pytest.raises(ScrapeTargetDown, match=r"otel.*connection refused"):
         check_target_up(FakeTargets("down"), "otel")  # type: ignore[arg-type]
     check_target_up(FakeTargets("up"), "otel")  # type: ignore[arg-type]
+
+
+def test_triton_is_asked_its_own_questions_and_the_apps_the_others():
+    from infragap.suites.observability.answers_probe import questions_for
+
+    assert questions_for("triton") == (q.TRITON_QUEUE_VS_COMPUTE, q.TRITON_BATCH_SIZE)
+    assert q.P99 in questions_for("otel") and q.TRITON_BATCH_SIZE not in questions_for("otel")

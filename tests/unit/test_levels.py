@@ -81,3 +81,41 @@ def test_parse_users():
     for bad in ("", "0", "a,b"):
         with pytest.raises(ConfigError):
             parse_users(bad)
+
+
+def test_rotated_starts_each_level_with_the_next_variant():
+    from infragap.suites.levels import rotated
+
+    names = ["bare", "log", "otel"]
+    assert [rotated(names, turn) for turn in range(4)] == [  # type: ignore[arg-type]
+        ["bare", "log", "otel"],
+        ["log", "otel", "bare"],
+        ["otel", "bare", "log"],
+        ["bare", "log", "otel"],
+    ]
+    assert rotated([], 3) == []
+
+
+def test_interleaved_sweep_runs_each_level_on_every_endpoint_in_turn(tmp_path):
+    from infragap.suites.levels import LevelDriver, LoadPlan
+
+    ran: list[tuple[str, int]] = []
+
+    class Driver(LevelDriver):
+        def run(self, endpoint, spec):  # type: ignore[no-untyped-def]
+            ran.append((endpoint.name, spec.users))
+            return {"users": spec.users}
+
+    class Results:
+        def save(self) -> None:
+            return None
+
+    class Ctx:
+        results = Results()
+
+    plan = LoadPlan(users=[1, 8], warmup_s=0.0, duration_s=1.0, requests_file=tmp_path / "r")
+    section: dict[str, Any] = {}
+    endpoints = [Endpoint("a", "flask", "http://x"), Endpoint("b", "flask", "http://y")]
+    Driver(Ctx(), section, plan, print).interleaved_sweep(endpoints)  # type: ignore[arg-type]
+    assert ran == [("a", 1), ("b", 1), ("b", 8), ("a", 8)]
+    assert section["variants"]["a"]["levels"] == [{"users": 1}, {"users": 8}]

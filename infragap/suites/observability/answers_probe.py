@@ -32,6 +32,7 @@ from infragap.workloads.operator_questions import (
     P50,
     P99,
     P99_BY_VARIANT,
+    QUESTION_IDS,
     REQUEST_RATE,
     STATUS_SHARE,
     TRITON_BATCH_SIZE,
@@ -105,6 +106,18 @@ def answer_record(answer: Answer, exact: Value | None) -> dict[str, Any]:
     record["abs_error"] = None if error is None else round(error[0], 6)
     record["rel_error"] = None if error is None or error[1] is None else round(error[1], 6)
     return record
+
+
+TRITON_QUESTIONS = (TRITON_QUEUE_VS_COMPUTE, TRITON_BATCH_SIZE)
+
+
+def questions_for(variant: str) -> tuple[str, ...]:
+    """Pure: the questions Prometheus holds series for, per variant: Triton's own
+    metrics answer Triton's questions, an app's histogram the others. (The log is asked
+    all of them: that it cannot answer some is part of the comparison.)"""
+    if variant == "triton":
+        return TRITON_QUESTIONS
+    return tuple(q for q in QUESTION_IDS if q not in TRITON_QUESTIONS)
 
 
 def last_scrape_at(client: PrometheusClient, job: str, at: float) -> float | None:
@@ -181,7 +194,7 @@ class OperatorAnswers(LevelProbe):
             matchers={"job": job},
             triton_matchers={"job": job, "model": self.endpoint.target_option},
         )
-        return answer_all(self.client, names, at=until)
+        return answer_all(self.client, names, until, questions_for(self.endpoint.name))
 
     def note(self, fields: dict[str, Any]) -> str:
         items = (fields.get("answers") or {}).get("items") or []

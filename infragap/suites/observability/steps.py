@@ -202,10 +202,12 @@ def _probes(run: ObservabilityRun) -> Callable[[Endpoint], list[LevelProbe]]:
 
 
 def drive_load(run: ObservabilityRun) -> None:
-    """Every variant at the same levels, the operator's questions asked after each."""
+    """Every variant at the same levels, interleaved (a slow drift of this machine must
+    not read as one way's overhead), the operator's questions asked after each."""
     plan = load_plan(run.config, run.ctx.work_dir / "requests.json", run.config["seed"])
     endpoints = list(run.endpoints.values())
-    drive_levels(run.ctx, run.section, endpoints, plan, run.say, _probes(run))
+    drive_levels(run.ctx, run.section, endpoints, plan, run.say, _probes(run), interleave=True)
+    run.section["order"] = "interleaved: each level runs every variant in turn, first one rotating"
 
 
 def top_level_durations(run: ObservabilityRun) -> tuple[list[float], str]:
