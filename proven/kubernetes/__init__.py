@@ -1,0 +1,1 @@
+"""Kubernetes manifests for the scaling pair, built from measured figures and validated offline."""
