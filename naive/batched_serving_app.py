@@ -42,6 +42,8 @@ import torch
 from flask import Flask, jsonify
 
 from infragap.naive.serving_app import (
+    HOST_HELP,
+    LOOPBACK_HOST,
     NOT_JSON,
     BadRequest,
     check_rows,
@@ -188,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Naive Flask model endpoint, batched by hand")
     parser.add_argument("--model", required=True, help="TorchScript file")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--host", default=LOOPBACK_HOST, help=HOST_HELP)
     parser.add_argument(
         "--max-batch-rows", type=int, default=64, help="close a batch at this many rows"
     )
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--max-batch-rows must be at least 1")
     if args.max_wait_ms < 0:
         parser.error("--max-wait-ms must not be negative")
-    serve(create_app(args.model, args.max_batch_rows, args.max_wait_ms), args.port)
+    serve(create_app(args.model, args.max_batch_rows, args.max_wait_ms), args.port, args.host)
 
 
 if __name__ == "__main__":

@@ -107,10 +107,14 @@ def json_body() -> Any:
         return None
 
 
-def serve(app: Flask, port: int) -> None:
-    """Flask's threaded development server on loopback, logging at INFO."""
+LOOPBACK_HOST = "127.0.0.1"
+HOST_HELP = "address to listen on (default loopback; 0.0.0.0 inside a container, for probes)"
+
+
+def serve(app: Flask, port: int, host: str = LOOPBACK_HOST) -> None:
+    """Flask's threaded development server, on loopback unless told, logging at INFO."""
     logging.basicConfig(level=logging.INFO)
-    app.run(host="127.0.0.1", port=port, threaded=True)
+    app.run(host=host, port=port, threaded=True)
 
 
 def create_app(model_path: str, hoisted: bool = False) -> Flask:
@@ -144,9 +148,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Naive Flask model endpoint")
     parser.add_argument("--model", required=True, help="TorchScript file")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--host", default=LOOPBACK_HOST, help=HOST_HELP)
     parser.add_argument("--hoisted", action="store_true", help="load the model once at start-up")
     args = parser.parse_args(argv)
-    serve(create_app(args.model, hoisted=args.hoisted), args.port)
+    serve(create_app(args.model, hoisted=args.hoisted), args.port, args.host)
 
 
 if __name__ == "__main__":
