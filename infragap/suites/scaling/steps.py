@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from infragap.suites.scaling.cluster_step import drive_cluster
 from infragap.suites.scaling.measure import drive_capacity, measure_startup
 from infragap.suites.scaling.plan import plan_capacity, write_manifests
 from infragap.suites.serving.steps import (
@@ -30,4 +31,5 @@ STEPS: list[tuple[str, Callable[[ServingRun], None]]] = [
     ("stop the variants", stop_variants),
     ("write and validate the Kubernetes manifests", write_manifests),
     ("play the traffic traces through each strategy (a model)", plan_capacity),
+    ("drive a real cluster (with --kube-context)", drive_cluster),
 ]

@@ -16,6 +16,7 @@ from typing import Any
 
 from infragap.errors import ConfigError
 from infragap.suites.base import SUITES, BenchContext
+from infragap.suites.scaling.cluster_step import add_cluster_arguments, cluster_config
 from infragap.suites.serving.suite import ServingSuite
 from infragap.suites.serving.variants import VARIANTS
 
@@ -49,6 +50,7 @@ class ScalingSuite:
             type=float,
             help="the traffic trace's daily peak (default: 4 x the lowest per-replica capacity)",
         )
+        add_cluster_arguments(group)
 
     def config(self, args: argparse.Namespace) -> dict[str, Any]:
         variants = [v.strip() for v in args.scaling_variants.split(",") if v.strip()]
@@ -72,6 +74,7 @@ class ScalingSuite:
         config["startup_repeats"] = args.startup_repeats or (1 if quick else 3)
         config["peak_rps"] = args.peak_rps
         config["image_registry"] = args.image_registry
+        config["cluster"] = cluster_config(args)
         return config
 
     def run(self, ctx: BenchContext, section: dict[str, Any]) -> None:
