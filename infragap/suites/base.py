@@ -8,6 +8,7 @@ in `infragap bench`.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,6 +69,18 @@ class Suite(Protocol):
 
     def summary_rows(self, section: dict[str, Any]) -> list[list[str]]:
         """Rows for the terminal summary table (first row: headers)."""
+
+
+def run_steps(
+    steps: Sequence[tuple[str, Callable[[Any], None]]], run: Any, ctx: BenchContext
+) -> None:
+    """A suite's steps in order, on its run state; every child process stopped however
+    they end (a failed step, Ctrl-C), before the harness records the outcome."""
+    try:
+        for _title, step in steps:
+            step(run)
+    finally:
+        ctx.supervisor.stop_all()
 
 
 SUITES: Registry[Suite] = Registry("suite")

@@ -174,15 +174,10 @@ def check_equivalence(run: ObservabilityRun) -> None:
     from infragap.suites.serving import equivalence
 
     sample = run.requests[:EQUIVALENCE_REQUESTS]
-    reference = equivalence.reference_scores(run.model, sample)
-    comparisons = {
-        name: equivalence.check_endpoint(endpoint, sample, reference, TOLERANCE_ABS)
-        for name, endpoint in run.endpoints.items()
-    }
-    run.section["equivalence"] = equivalence.equivalence_record(comparisons, TOLERANCE_ABS)
-    run.ctx.results.save()
-    equivalence.raise_on_mismatch(comparisons, TOLERANCE_ABS)
-    run.say(f"equivalence: {len(comparisons)} variants agree on {len(sample)} requests")
+    checked = equivalence.check_and_record(
+        run.section, run.ctx.results.save, run.endpoints, run.model, sample, TOLERANCE_ABS
+    )
+    run.say(f"equivalence: {checked} variants agree on {len(sample)} requests")
 
 
 def _probes(run: ObservabilityRun) -> Callable[[Endpoint], list[LevelProbe]]:

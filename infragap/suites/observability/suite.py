@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from infragap.errors import ConfigError
-from infragap.suites.base import SUITES, BenchContext
+from infragap.suites.base import SUITES, BenchContext, run_steps
 from infragap.suites.levels import level_rows, load_config
 from infragap.suites.observability.steps import STEPS, ObservabilityRun
 from infragap.suites.observability.variants import VARIANTS
@@ -67,12 +67,7 @@ class ObservabilitySuite:
         config = dict(section["config"])
         config["cache_dir"] = Path(config["cache_dir"])
         config["ports"] = dict(config["ports"])
-        run = ObservabilityRun(ctx, section, config)
-        try:
-            for _title, step in STEPS:
-                step(run)
-        finally:
-            ctx.supervisor.stop_all()
+        run_steps(STEPS, ObservabilityRun(ctx, section, config), ctx)
 
     def summary_rows(self, section: dict[str, Any]) -> list[list[str]]:
         return level_rows(section, [("p99 answer", _p99_answer)])

@@ -15,7 +15,7 @@ import argparse
 from typing import Any
 
 from infragap.errors import ConfigError
-from infragap.suites.base import SUITES, BenchContext
+from infragap.suites.base import SUITES, BenchContext, run_steps
 from infragap.suites.scaling.cluster_step import add_cluster_arguments, cluster_config
 from infragap.suites.serving.suite import ServingSuite
 from infragap.suites.serving.variants import VARIANTS
@@ -48,7 +48,7 @@ class ScalingSuite:
         group.add_argument(
             "--peak-rps",
             type=float,
-            help="the traffic trace's daily peak (default: 4 x the lowest per-replica capacity)",
+            help="the traffic trace's daily peak (default: 4 x the highest per-replica capacity)",
         )
         add_cluster_arguments(group)
 
@@ -86,12 +86,7 @@ class ScalingSuite:
         section.setdefault("warnings", [])
         config = dict(section["config"])
         config["cache_dir"] = Path(config["cache_dir"])
-        run = ScalingRun(ctx, section, config)
-        try:
-            for _title, step in STEPS:
-                step(run)
-        finally:
-            ctx.supervisor.stop_all()
+        run_steps(STEPS, ScalingRun(ctx, section, config), ctx)
 
     def summary_rows(self, section: dict[str, Any]) -> list[list[str]]:
         rows = [["variant", "req/s per replica", "cores", "MiB", "start-up s"]]

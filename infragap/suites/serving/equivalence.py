@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,3 +129,25 @@ def raise_on_mismatch(comparisons: dict[str, Comparison], tolerance: float) -> N
             f"variants disagree with the reference beyond {tolerance:g}: {details}. "
             "No speed-up is reported for a variant that computes something else."
         )
+
+
+def check_and_record(
+    section: dict[str, Any],
+    save: Callable[[], None],
+    endpoints: Mapping[str, Endpoint],
+    model: Any,
+    sample: Sequence[RankingRequest],
+    tolerance: float,
+) -> int:
+    """Every endpoint against the in-process model on `sample`: the record goes into
+    section["equivalence"] and is saved before EquivalenceError is raised for a variant
+    that disagrees; the number of variants checked otherwise."""
+    reference = reference_scores(model, sample)
+    comparisons = {
+        name: check_endpoint(endpoint, sample, reference, tolerance)
+        for name, endpoint in endpoints.items()
+    }
+    section["equivalence"] = equivalence_record(comparisons, tolerance)
+    save()
+    raise_on_mismatch(comparisons, tolerance)
+    return len(comparisons)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from infragap.errors import ConfigError
-from infragap.suites.base import SUITES, BenchContext
+from infragap.suites.base import SUITES, BenchContext, run_steps
 from infragap.suites.levels import level_rows, load_config
 from infragap.suites.serving.records import ServingLevel
 from infragap.suites.serving.steps import STEPS, ServingRun
@@ -93,9 +93,7 @@ class ServingSuite:
         section.setdefault("warnings", [])
         config = dict(section["config"])
         config["cache_dir"] = Path(config["cache_dir"])
-        run = ServingRun(ctx, section, config)
-        for _title, step in STEPS:
-            step(run)
+        run_steps(STEPS, ServingRun(ctx, section, config), ctx)
 
     def summary_rows(self, section: dict[str, Any]) -> list[list[str]]:
         return level_rows(section, [("batch", _mean_batch)])
