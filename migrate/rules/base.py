@@ -127,6 +127,7 @@ RULE_ORDER: tuple[str, ...] = (
     "shell-pipeline",  # report-only
     "shell-to-airflow",  # unsafe
     "timing-log-to-metrics",  # safe
+    "vm-batch-to-k8s-job",  # unsafe
 )
 
 RULES: Registry[Rule] = Registry("migrate rule")

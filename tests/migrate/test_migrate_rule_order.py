@@ -14,7 +14,7 @@ from infragap.migrate.rules.base import in_order, rule
 from infragap.registry import Registry
 
 SAFE = ("model-load-in-handler", "retry-loop-to-tenacity", "timing-log-to-metrics")
-UNSAFE = ("flask-to-triton", "preprocessing-to-feast", "shell-to-airflow")
+UNSAFE = ("flask-to-triton", "preprocessing-to-feast", "shell-to-airflow", "vm-batch-to-k8s-job")
 
 
 def _declared_rule_ids() -> set[str]:
