@@ -76,3 +76,14 @@ def test_no_capacity_when_no_rate_met_the_slo():
 def test_max_replicas_covers_the_spike_and_never_falls_under_ten():
     assert max_replicas(spike_rps=1000, capacity_rps=500) == 10
     assert max_replicas(spike_rps=10_000, capacity_rps=400) == 30  # ceil(10000 x 1.2 / 400)
+
+
+def test_fixed_plans_keep_the_hpa_floor():
+    from infragap.suites.scaling.capacity_model import Fixed, Hpa
+    from infragap.suites.scaling.plan import with_floor
+
+    hpa = Hpa(min_replicas=2)
+    one, five = Fixed(1, "fixed for average", "ceil(...) = 1"), Fixed(5, "fixed for peak", "r")
+    floored = with_floor((one, five, hpa), hpa)
+    assert [getattr(s, "replicas", None) for s in floored] == [2, 5, None]
+    assert "floor of 2" in floored[0].rule and floored[2] is hpa

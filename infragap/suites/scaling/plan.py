@@ -16,7 +16,10 @@ from infragap.suites.serving.steps import ServingRun
 IMAGE_TAG = "0.1.0"
 MODEL_PATH = "/models/model.pt"
 SPIKE_HEADROOM = 1.2  # the HPA's maxReplicas covers the spike with 20% to spare
-DEFAULT_PEAK_FACTOR = 4.0  # the default day peaks at 4 x the slowest variant's replica
+# The default day peaks at 4 x the fastest variant's replica, so every variant needs
+# several replicas (at the slowest one's capacity, one variant's plan would be a single
+# replica all day, and the strategies would not differ).
+DEFAULT_PEAK_FACTOR = 4.0
 # The training Job is not measured by this suite (the pipelines suite runs that step):
 # its resources are a stated assumption.
 TRAINING_CPU_CORES = 1.0
@@ -123,11 +126,28 @@ QUEUE_TARGET_US = 5000  # scale Triton out when requests queue 5 ms on average
 
 
 def peak_rps(run: ServingRun) -> float:
-    """--peak-rps, else DEFAULT_PEAK_FACTOR x the lowest measured per-replica capacity."""
+    """--peak-rps, else DEFAULT_PEAK_FACTOR x the highest measured per-replica capacity."""
     if run.config.get("peak_rps"):
         return float(run.config["peak_rps"])
     capacities = [f["capacity_rps"] for f in (run.section.get("per_replica") or {}).values() if f]
-    return DEFAULT_PEAK_FACTOR * min(capacities) if capacities else 0.0
+    return DEFAULT_PEAK_FACTOR * max(capacities) if capacities else 0.0
+
+
+def with_floor(strategies: tuple[Any, ...], hpa: Any) -> tuple[Any, ...]:
+    """Pure: fixed plans get the HPA's replica floor too: a team that keeps two replicas
+    for redundancy under the HPA keeps them in a script, so the two are compared on
+    capacity, not on one having a spare the other lacks."""
+    import dataclasses
+
+    from infragap.suites.scaling.capacity_model import Fixed
+
+    floored = []
+    for strategy in strategies:
+        if isinstance(strategy, Fixed) and strategy.replicas < hpa.min_replicas:
+            rule = f"{strategy.rule}, raised to the HPA's floor of {hpa.min_replicas}"
+            strategy = dataclasses.replace(strategy, replicas=hpa.min_replicas, rule=rule)
+        floored.append(strategy)
+    return tuple(floored)
 
 
 def plan_capacity(run: ServingRun) -> None:
@@ -151,7 +171,7 @@ def plan_capacity(run: ServingRun) -> None:
         "peak_rps": peak,
         "peak_source": "--peak-rps"
         if run.config.get("peak_rps")
-        else (f"assumed: {DEFAULT_PEAK_FACTOR:g} x the lowest measured per-replica capacity"),
+        else (f"assumed: {DEFAULT_PEAK_FACTOR:g} x the highest measured per-replica capacity"),
         "traces": {trace.name: trace.record() for trace in traces},
         "variants": {},
     }
@@ -167,7 +187,7 @@ def plan_capacity(run: ServingRun) -> None:
         hpa = model.Hpa(max_replicas=max_replicas(peak * 2, capacity))
         per_trace = {}
         for trace in traces:
-            strategies = model.standard_strategies(trace, capacity, hpa=hpa)
+            strategies = with_floor(model.standard_strategies(trace, capacity, hpa=hpa), hpa)
             per_trace[trace.name] = {
                 strategy.name: model.outcome_record(
                     model.simulate(
@@ -179,7 +199,7 @@ def plan_capacity(run: ServingRun) -> None:
         daily = traces[0]
         per_trace["sensitivity"] = model.sensitivity(
             daily,
-            model.standard_strategies(daily, capacity, hpa=hpa),
+            with_floor(model.standard_strategies(daily, capacity, hpa=hpa), hpa),
             capacity,
             startup,
             variant=name,
