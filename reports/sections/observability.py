@@ -318,8 +318,9 @@ def drift_warnings(found: Sequence[Overhead]) -> list[str]:
     return [
         f"{o.variant} at {fmt.users(o.users)} did measurably better than the untimed bare "
         f"endpoint (throughput {fmt.factor(o.throughput.point)}, p99 {fmt.factor(o.p99.point)} "
-        "of bare's): the variants run one after another, so the drift between their levels "
-        "is larger than the intervals show; read overheads of this size as noise"
+        "of bare's): each variant runs its level at another time (interleaved), so the "
+        "drift between them is larger than the intervals show; read overheads of this size "
+        "as noise"
         for o in found
         if o.better_than_bare
     ]

@@ -362,10 +362,10 @@ def overhead_table(section: dict[str, Any], levels: Mapping[str, Mapping[int, Le
         "(throughput over the per-second samples, p99 over every request). Red: the interval "
         "excludes 1 the costly way; grey: it includes 1, so this run shows no measurable "
         "overhead at that load; amber: measurably better than the untimed endpoint, which "
-        "timing cannot cause: the variants run one after another, and the intervals do not "
-        "see the drift between them. Timing CPU: one observation's in-process cost (below) "
-        "times the variant's throughput, in percent of one core: what timing alone should "
-        "cost. Triton is another server, shown for scale.",
+        "timing cannot cause: each variant runs its level at another time, and the "
+        "intervals do not see the drift between them. Timing CPU: one observation's "
+        "in-process cost (below) times the variant's throughput, in percent of one core: "
+        "what timing alone should cost. Triton is another server, shown for scale.",
     )
 
 
