@@ -108,6 +108,7 @@ KINDS = {
         HPA,
         Kind("v1", "Service", "CoreV1Api", "service"),
         Kind("batch/v1", "Job", "BatchV1Api", "job"),
+        Kind("policy/v1", "PodDisruptionBudget", "PolicyV1Api", "pod_disruption_budget"),
     )
 }
 

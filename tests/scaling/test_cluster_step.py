@@ -52,6 +52,7 @@ APIS = f"/apis/apps/v1/namespaces/{NS}"
 DEPLOY_PATH = f"{APIS}/deployments/{VARIANT}"
 SERVICE_PATH = f"/api/v1/namespaces/{NS}/services/{VARIANT}"
 HPA_PATH = f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/{VARIANT}"
+PDB_PATH = f"/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets/{VARIANT}"
 NS_PATH = f"/api/v1/namespaces/{NS}"
 
 
@@ -306,14 +307,15 @@ def test_drive_cluster_applies_drives_samples_and_cleans_up(cluster_run: Setup) 
     assert record["status"] == "complete" and record["cleanup_error"] is None
     assert record["variant"] == VARIANT and record["namespace"] == NS
     assert record["context"] == "fake" and record["server"].startswith("http://127.0.0.1:")
-    # the written manifests, applied but for the kind KubeSession does not apply
+    # the written manifests, every one applied
     assert posted(fake) == [
         "/api/v1/namespaces",
         f"{APIS}/deployments",
         f"/api/v1/namespaces/{NS}/services",
+        f"/apis/policy/v1/namespaces/{NS}/poddisruptionbudgets",
         f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers",
     ]
-    assert record["skipped"] == [f"policy/v1 PodDisruptionBudget {VARIANT}: not applied"]
+    assert record["skipped"] == []
     deployment = next(s.body for s in fake.seen if s.path == f"{APIS}/deployments")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == f"{REGISTRY}/{VARIANT}:0.1.0"
@@ -332,7 +334,8 @@ def test_drive_cluster_applies_drives_samples_and_cleans_up(cluster_run: Setup) 
     assert record["hpa_conditions"] == [{"type": "ScalingActive", "status": "True"}]
     # everything deleted, newest first; the record saved
     assert fake.objects == {}
-    assert [p for m, p in fake.calls("DELETE")] == [HPA_PATH, SERVICE_PATH, DEPLOY_PATH, NS_PATH]
+    deleted = [p for m, p in fake.calls("DELETE")]
+    assert deleted == [HPA_PATH, PDB_PATH, SERVICE_PATH, DEPLOY_PATH, NS_PATH]
     saved = json.loads(cluster_run.results.read_text())["suites"]["scaling"]["cluster"]
     assert saved["status"] == "complete" and len(saved["levels"]) == 2
 

@@ -41,7 +41,7 @@ from infragap.proven.kubernetes.cluster import (
 
 NS = "infragap-test"
 PLURALS = {"namespaces", "services", "pods", "events", "deployments", "horizontalpodautoscalers",
-           "jobs"}  # fmt: skip
+           "jobs", "poddisruptionbudgets"}  # fmt: skip
 NS_PATH = f"/api/v1/namespaces/{NS}"
 DEPLOY_PATH = f"/apis/apps/v1/namespaces/{NS}/deployments/ranker"
 SERVICE_PATH = f"/api/v1/namespaces/{NS}/services/ranker"
