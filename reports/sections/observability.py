@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from infragap.reports import format as fmt
-from infragap.reports.calibration import calibration_part
 from infragap.reports.compare import Metric
 from infragap.reports.model import Block, Claim, Part
 from infragap.reports.sections import (
@@ -503,19 +502,7 @@ class ObservabilitySection:
                     [serving_tables.resources_table(levels)],
                 )
             )
-        calibration = calibration_part(section, anchor)
-        if calibration is not None:
-            parts.append(calibration)
-        failures = serving_tables.failures_table(levels)
-        if failures is not None:
-            parts.append(Part("Failed requests", f"{anchor}-failures", [failures]))
-        parts.append(
-            Part(
-                "Equivalence check",
-                f"{anchor}-equivalence",
-                serving_tables.equivalence_blocks(section.get("equivalence")),
-            )
-        )
+        parts += serving_tables.check_parts(section, levels, anchor)
         return parts
 
     def metrics(self, section: dict[str, Any]) -> list[Metric]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from infragap.reports import format as fmt
-from infragap.reports.calibration import calibration_part
 from infragap.reports.compare import Metric
 from infragap.reports.model import Claim, Part
 from infragap.reports.sections import SECTIONS, Contribution, load_views
@@ -261,19 +260,7 @@ class ServingSection:
                     ],
                 )
             )
-        calibration = calibration_part(section, anchor)
-        if calibration is not None:
-            parts.append(calibration)
-        failures = tables.failures_table(levels)
-        if failures is not None:
-            parts.append(Part("Failed requests", f"{anchor}-failures", [failures]))
-        parts.append(
-            Part(
-                "Equivalence check",
-                f"{anchor}-equivalence",
-                tables.equivalence_blocks(section.get("equivalence")),
-            )
-        )
+        parts += tables.check_parts(section, levels, anchor)
         if section.get("isolation"):
             parts.append(
                 Part(

@@ -6,7 +6,7 @@ from typing import Any
 
 from infragap.reports import format as fmt
 from infragap.reports.bootstrap import RatioEstimate, mean_interval
-from infragap.reports.model import Block, Callout, Cell, KeyValues, Table, Text, Tone
+from infragap.reports.model import Block, Callout, Cell, KeyValues, Part, Table, Text, Tone
 from infragap.reports.sections.serving_data import (
     TRITON_PHASES,
     Advantage,
@@ -319,3 +319,22 @@ def isolation_table(isolation: dict[str, Any]) -> Table:
         "means no answer. A server that checks each request of a batch fails the bad one "
         "alone.",
     )
+
+
+def check_parts(
+    section: dict[str, Any], levels: dict[str, dict[int, Level]], anchor: str
+) -> list[Part]:
+    """What a load-driven section ends with: the generator's calibration, the failed
+    requests (when any) and the equivalence check."""
+    from infragap.reports.calibration import calibration_part
+
+    parts = []
+    calibration = calibration_part(section, anchor)
+    if calibration is not None:
+        parts.append(calibration)
+    failures = failures_table(levels)
+    if failures is not None:
+        parts.append(Part("Failed requests", f"{anchor}-failures", [failures]))
+    equivalence = equivalence_blocks(section.get("equivalence"))
+    parts.append(Part("Equivalence check", f"{anchor}-equivalence", equivalence))
+    return parts
