@@ -9,6 +9,7 @@ Supervisor's children, so it stops with them however the run ends.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -202,9 +203,21 @@ def _is_block(value: Any) -> bool:
 def _scalar(value: Any) -> str:
     if isinstance(value, dict | list):  # empty ones
         return "{}" if isinstance(value, dict) else "[]"
-    if isinstance(value, str | bool | int | float) or value is None:
+    if isinstance(value, float) and math.isfinite(value):
+        return _float(value)
+    if isinstance(value, str | bool | int) or value is None:
         return json.dumps(value)
-    raise TypeError(f"cannot write {type(value).__name__} as YAML")
+    raise TypeError(f"cannot write {type(value)!r} {value!r} as YAML")
+
+
+def _float(value: float) -> str:
+    """A float YAML 1.1 readers (PyYAML) read back as one: its float pattern needs a
+    '.', so JSON's 1e-05 or 1e+20 would come back as strings."""
+    text = repr(value)
+    if "e" in text and "." not in text.split("e")[0]:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}.0e{exponent}"
+    return text
 
 
 def prometheus_argv(

@@ -125,3 +125,14 @@ def test_too_old_prometheus_is_refused_before_it_starts(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match="too old"):
         start_prometheus(supervisor, tmp_path, [])
     assert supervisor.children == []
+
+
+@pytest.mark.parametrize("number", [1e-05, 1e20, -2.5e-7, 0.1, 3.0, 1e16])
+def test_floats_read_back_as_floats(number):
+    yaml = pytest.importorskip("yaml")
+    assert yaml.safe_load(yaml_text({"x": number})) == {"x": number}
+
+
+def test_a_value_yaml_cannot_hold_is_refused():
+    with pytest.raises(TypeError, match="nan"):
+        yaml_text({"x": float("nan")})
