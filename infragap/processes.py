@@ -180,7 +180,10 @@ class Supervisor:
         if self._watchdog is None:
             self._watchdog = _Watchdog(self.log_dir / "watchdog.log")
         log_path = self.log_dir / f"{name}.log"
-        with open(log_path, "wb") as log:
+        # A Ctrl-C between the spawn and the registration would leave a child nobody
+        # stops (seen: a Locust worker outliving an interrupted run): it waits until the
+        # child is on the list and the watchdog knows it.
+        with signals_held(), open(log_path, "wb") as log:
             popen = subprocess.Popen(
                 list(argv),
                 stdin=subprocess.DEVNULL,
@@ -190,9 +193,9 @@ class Supervisor:
                 cwd=cwd,
                 start_new_session=True,
             )
-        child = Child(name=name, popen=popen, log_path=log_path)
-        self.children.append(child)
-        self._watchdog.tell(f"+{child.pid}")
+            child = Child(name=name, popen=popen, log_path=log_path)
+            self.children.append(child)
+            self._watchdog.tell(f"+{child.pid}")
         return child
 
     def stop(self, child: Child) -> None:
