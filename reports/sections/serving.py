@@ -27,6 +27,7 @@ from infragap.reports.sections.serving_data import (
     levels_of,
     metrics,
 )
+from infragap.reports.sections.serving_own import own_parts
 from infragap.reports.sections.serving_tables import tone
 
 
@@ -207,7 +208,7 @@ class ServingSection:
         anchor: str,
     ) -> list[Part]:
         colours = charts.colours(levels)
-        parts: list[Part] = []
+        parts: list[Part] = own_parts(section, anchor)
         if found:
             parts.append(
                 Part(

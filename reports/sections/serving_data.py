@@ -15,7 +15,14 @@ from infragap.suites.serving.records import ServingLevel
 
 PROVEN = "triton"
 JSON_PROVEN = "triton-json"  # the same server, tensors as JSON instead of binary
-BASELINES = ("naive-reload", "naive-hoisted", "naive-batched")
+BASELINES = (
+    "naive-reload",
+    "naive-hoisted",
+    "naive-batched",
+    "your-endpoint",  # --naive-url: the team's own service
+    "before-app",  # --before-after: the repository's app before the migration
+    "after-app",  # ... and after it, calling Triton
+)
 ORDER = (*BASELINES, PROVEN, JSON_PROVEN)
 DESCRIPTIONS = {
     "naive-reload": "the reload-per-request endpoint",
@@ -23,6 +30,9 @@ DESCRIPTIONS = {
     "naive-batched": "the Flask endpoint with hand-written micro-batching",
     "triton": "Triton with dynamic batching",
     "triton-json": "Triton with its tensors as JSON",
+    "your-endpoint": "your endpoint",
+    "before-app": "the app before the migration",
+    "after-app": "the migrated app calling Triton",
 }
 TAIL = 99.0
 # Fewer per-second samples than this make a throughput interval more guess than measure.

@@ -12,6 +12,7 @@ from typing import Any
 from infragap.errors import ConfigError
 from infragap.suites.base import SUITES, BenchContext, run_steps
 from infragap.suites.levels import level_rows, load_config
+from infragap.suites.serving.own_config import add_own_arguments, own_config, wants_own_model
 from infragap.suites.serving.records import ServingLevel
 from infragap.suites.serving.steps import STEPS, ServingRun
 from infragap.suites.serving.variants import VARIANTS
@@ -32,8 +33,9 @@ class ServingSuite:
         group.add_argument("--rows", type=int, default=1, help="rows scored per request")
         group.add_argument(
             "--variants",
-            default=",".join(VARIANTS.names()),
-            help="comma-separated serving variants to run",
+            help="comma-separated serving variants to run (default: all of "
+            f"{', '.join(VARIANTS.names())}; with your own model: naive-reload, "
+            "naive-hoisted, triton, or your-endpoint, before-app, after-app)",
         )
         group.add_argument(
             "--triton-url",
@@ -58,11 +60,22 @@ class ServingSuite:
         group.add_argument("--naive-reload-port", type=int)
         group.add_argument("--naive-hoisted-port", type=int)
         group.add_argument("--naive-batched-port", type=int)
+        add_own_arguments(parser)
 
     def config(self, args: argparse.Namespace) -> dict[str, Any]:
-        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-        for name in variants:
-            VARIANTS.get(name)
+        config = self._ranking_config(args)
+        if wants_own_model(args):
+            config.update(own_config(args))
+            config["triton_tuning"] = {"enabled": False, "fixed": []}
+            config.pop("model_size")
+        return config
+
+    def _ranking_config(self, args: argparse.Namespace) -> dict[str, Any]:
+        variants = [v.strip() for v in (args.variants or ",".join(VARIANTS.names())).split(",")]
+        variants = [v for v in variants if v]
+        if not wants_own_model(args):
+            for name in variants:
+                VARIANTS.get(name)
         if args.rows < 1:
             raise ConfigError("--rows must be at least 1")
         quick = bool(args.quick)
@@ -93,7 +106,12 @@ class ServingSuite:
         section.setdefault("warnings", [])
         config = dict(section["config"])
         config["cache_dir"] = Path(config["cache_dir"])
-        run_steps(STEPS, ServingRun(ctx, section, config), ctx)
+        if config.get("own_model"):
+            from infragap.suites.serving.own_steps import OWN_STEPS, OwnRun
+
+            run_steps(OWN_STEPS, OwnRun(ctx, section, config), ctx)
+        else:
+            run_steps(STEPS, ServingRun(ctx, section, config), ctx)
 
     def summary_rows(self, section: dict[str, Any]) -> list[list[str]]:
         return level_rows(section, [("batch", _mean_batch)])
