@@ -468,3 +468,12 @@ def handler_loads(source: Source, include_cached: bool = False) -> list[ModelLoa
         for handler in handlers
         for load in find_loads(source, handler, helpers, include_cached)
     ]
+
+
+def call_load(
+    source: Source, handler: Handler, call: cst.Call, stack: tuple[cst.CSTNode, ...], kind: str
+) -> ModelLoad:
+    """A handler's call whose value is a model loaded further down (see `call_chains`),
+    placed and classified as a load: its arguments, and what the handler does to it."""
+    found = _place(ModelLoad(handler, call, call, kind), stack)
+    return _classify(source, found, _Scope.of(handler))

@@ -122,6 +122,7 @@ RULE_ORDER: tuple[str, ...] = (
     "duplicated-preprocessing",  # report-only
     "flask-to-triton",  # unsafe
     "model-load-in-handler",  # safe
+    "per-request-client",  # report-only
     "preprocessing-to-feast",  # unsafe
     "retry-loop-to-tenacity",  # safe
     "shell-pipeline",  # report-only

@@ -25,15 +25,31 @@ whose arguments are handler locals computed without request data takes them as
 arguments (`lru_cache` keys on them). Left alone, with the reason: loads that depend on
 request data, and handlers that change the loaded model in place. Two first requests
 arriving together may both load (lru_cache does not lock); never worse than before.
+
+A load a few calls away (`PredictPipeline().predict(x)` -> `load_object(path)` ->
+`pickle.load`, across functions, methods and modules, up to `call_chains.MAX_CALLS`
+calls) is reported with its call chain. The handler's call is cached only when the
+chain stays in the file and caching it is the same behaviour (see `chain_loads`);
+chains through other modules are found by `aggregate` from each file's call facts.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
 import libcst as cst
 
+from infragap.migrate.analysis.call_chains import Chain, handler_chains
+from infragap.migrate.analysis.call_facts import FileFacts, file_facts
+from infragap.migrate.analysis.chain_loads import (
+    ChainLoad,
+    chain_blocker,
+    file_chain_loads,
+)
+from infragap.migrate.analysis.chain_loads import describe as describe_chain
+from infragap.migrate.analysis.handlers import find_handlers
 from infragap.migrate.analysis.loads import TORCH_KINDS, ModelLoad, handler_loads
 from infragap.migrate.edits import (
     MARK,
@@ -72,11 +88,13 @@ class ModelLoadInHandler(Rule):
         "(often seconds, and the model's size in memory churn) on every request."
     )
     fixes = ("model-load-in-handler",)
-    prefilter = re.compile(r"load")
+    # `load`, or a route: a handler may reach a load in another module without the word.
+    prefilter = re.compile(r"load|route|add_url_rule|FastAPI|APIRouter")
 
     def find(self, source: Source) -> list[Finding]:
         found = []
-        for load in handler_loads(source):
+        loads = handler_loads(source)
+        for load in loads:
             fixes: tuple[str, ...] = ("model-load-in-handler",)
             if load.kind in TORCH_KINDS:
                 fixes += ("flask-to-triton",)
@@ -85,19 +103,86 @@ class ModelLoadInHandler(Rule):
                     source, load.anchor, describe(source, load), unfixable=load.blocker, fixes=fixes
                 )
             )
+        facts = file_facts(source)
+        for site in _chain_sites(source, loads, facts):
+            found.append(self._chain_finding(site.chain, site.blocker, site.more))
+        if _links_out(facts):
+            found.append(self._facts_carrier(facts))
         return found
+
+    def aggregate(self, findings: list[Finding]) -> list[Finding]:
+        """Drop the call-fact carriers; add the chains that go through other files."""
+        kept = [f for f in findings if not f.key.startswith(FACTS_KEY)]
+        facts = {
+            f.path: FileFacts.from_data(json.loads(f.key.removeprefix(FACTS_KEY)))
+            for f in findings
+            if f.key.startswith(FACTS_KEY)
+        }
+        by_entry: dict[tuple[str, int, int], list[Chain]] = {}
+        for chain in handler_chains(facts):
+            if chain.crosses_files:
+                where = (chain.path, chain.entry.line, chain.entry.column)
+                by_entry.setdefault(where, []).append(chain)
+        for chains in by_entry.values():
+            reasons = (chain_blocker(chain, facts) for chain in chains)
+            why = next(why for why in reasons if why)
+            kept.append(self._chain_finding(chains[0], why, len(chains) - 1))
+        return kept
+
+    def _chain_finding(self, chain: Chain, blocker: str, more: int = 0) -> Finding:
+        entry = chain.entry
+        return Finding(
+            self.id, chain.path, entry.line, entry.column, entry.statement,
+            describe_chain(chain, more), self.fixes, blocker,
+        )  # fmt: skip
+
+    def _facts_carrier(self, facts: FileFacts) -> Finding:
+        """Not a finding: this file's call facts, for `aggregate` to follow across files."""
+        key = FACTS_KEY + json.dumps(facts.as_data(), separators=(",", ":"))
+        return Finding(self.id, facts.path, 1, 1, "", "call facts", key=key)
 
     def fix(self, source: Source, options: Options) -> RuleResult:
         loads = handler_loads(source)
+        sites = _chain_sites(source, loads, file_facts(source))
         notes = tuple(
             Note(source.line_of(load.anchor), load.blocker) for load in loads if load.blocker
+        ) + tuple(
+            Note(site.chain.entry.line, f"{site.chain.text()}: {site.blocker}")
+            for site in sites
+            if site.blocker
         )
-        plan = _plan(source, [load for load in loads if not load.blocker])
+        hoisted = [site.load for site in sites if site.load is not None and not site.blocker]
+        plan = _plan(source, [load for load in loads if not load.blocker] + hoisted)
         if not plan.loaders:
             return RuleResult.from_edits(source.text, source.text, notes)
         module = source.module.visit(_Hoist(plan))
         module = add_imports(module, [("functools", None, None)])
         return RuleResult.from_edits(source.text, module.code, notes)
+
+
+FACTS_KEY = "call-facts:"
+
+
+def _links_out(facts: FileFacts) -> bool:
+    """Whether a chain may cross this file's edge: it calls into another module, or has
+    functions other modules may call on the way to a load."""
+    return any(
+        step.imported or not function.handler
+        for function in facts.functions.values()
+        for step in function.steps
+    )
+
+
+def _chain_sites(source: Source, loads: list[ModelLoad], facts: FileFacts) -> list[ChainLoad]:
+    """Chains in the file that start at a call `handler_loads` does not cover already."""
+    if not any(function.handler for function in facts.functions.values()):
+        return []
+    covered = {(source.line_of(load.call), source.column_of(load.call)) for load in loads}
+    return [
+        site
+        for site in file_chain_loads(source, find_handlers(source), facts)
+        if (site.chain.entry.line, site.chain.entry.column) not in covered
+    ]
 
 
 @dataclass
