@@ -22,12 +22,15 @@ from infragap.atomic import NEW_FILE_MODE, write_atomically
 from infragap.errors import ConfigError
 from infragap.migrate.errors import MigrateError
 from infragap.migrate.files import encode, load
+from infragap.migrate.notebooks import is_notebook
 from infragap.migrate.pool import run_all
 from infragap.migrate.repository import RepositoryFiles, gather
 from infragap.migrate.results import NewFile, RuleResult, Status
 from infragap.migrate.rules import RULES, Rule, run_fix, run_fix_repository
 from infragap.migrate.source import Source
 from infragap.migrate.walk import Candidate, LeftOut, Skipped, explore, left_out_line
+
+NOTEBOOKS_READ_ONLY = "notebooks are read for the report, never rewritten"
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def fix_file(
     priors: Mapping[str, Prior] | None = None,
 ) -> FileFix:
     """Run the file codemods on one file, in memory; never raises, never writes."""
+    if candidate.language == "notebook":
+        return FileFix(candidate.rel, Status.SKIPPED, reason=NOTEBOOKS_READ_ONLY)
     loaded = load(candidate.path)
     if loaded.text is None:
         return FileFix(candidate.rel, Status.SKIPPED, reason=loaded.skip)
@@ -176,8 +181,8 @@ def repository_pass(
     if not rule_ids:
         return priors, failed
     for candidate in candidates:
-        loaded = load(candidate.path)
-        if loaded.text is not None:
+        loaded = load(candidate.path) if candidate.language != "notebook" else None
+        if loaded is not None and loaded.text is not None:
             digest = hashlib.sha256(loaded.raw).hexdigest()
             priors[candidate.rel] = Prior(loaded.text, digest)
     languages = {c.rel: c.language for c in candidates}
@@ -261,6 +266,8 @@ def write_fix(root: Path, fix: FileFix) -> FileFix:
 
 def _write(root: Path, fix: FileFix) -> None:
     path = root / fix.rel
+    if is_notebook(fix.rel):
+        raise MigrateError(f"{fix.rel}: {NOTEBOOKS_READ_ONLY}")
     if hashlib.sha256(path.read_bytes()).hexdigest() != fix.digest:
         raise MigrateError(f"{fix.rel} changed on disk during the run: run apply again")
     pending = []

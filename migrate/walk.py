@@ -22,8 +22,11 @@ from typing import Literal
 
 from infragap.migrate import gitignore
 from infragap.migrate.errors import MigrateError
+from infragap.migrate.notebooks import NOTEBOOK_SUFFIX
 
-Language = Literal["python", "shell"]
+# A notebook is read as the Python of its code cells (`infragap.migrate.notebooks`), by
+# the rules that list "notebook" among their languages, and never rewritten.
+Language = Literal["python", "shell", "notebook"]
 
 SKIP_DIRS = frozenset(
     {
@@ -114,6 +117,8 @@ def language_of_name(name: str) -> Language | None:
 
 def language_of(path: Path) -> Language | None:
     """By suffix; an extension-less file by its shebang line."""
+    if path.suffix == NOTEBOOK_SUFFIX:
+        return "notebook"
     if path.suffix:
         return SUFFIXES.get(path.suffix)
     try:
@@ -208,7 +213,8 @@ def explore(root: Path) -> Discovery:
         language = language_of(root)
         if language is None:
             raise MigrateError(
-                f"{root} is neither Python nor a shell script: pass a folder or a .py/.sh file"
+                f"{root} is neither Python, a notebook nor a shell script: pass a folder or "
+                "a .py, .ipynb or .sh file"
             )
         resolved = root.resolve()
         return Discovery(resolved.parent, [Candidate(resolved, resolved.name, language)], [], [])

@@ -1,8 +1,9 @@
 """Where two versions of the same expression differ, as pairs of code fragments.
 
 Both sides are walked together; where their shapes part, the smallest enclosing
-argument (or the differing node, outside any call) is reported, so a difference reads
-as `bins=[0, 18, 35, 50, 120]` vs `bins=[0, 18, 35, 55, 120]`, not as `50` vs `55`.
+argument or short subscript of a name (or the differing node, outside both) is
+reported, so a difference reads as `bins=[0, 18, 35, 50, 120]` vs `bins=[0, 18, 35,
+55, 120]`, not as `50` vs `55`, and as `x[0]` vs `x[-1]`, not as `0` vs `-1`.
 Whitespace, comments and the quoting style of strings never count as differences.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 _MODULE = cst.Module(body=[])
+SHORT_SUBSCRIPT = 40
 
 
 def normal(node: cst.CSTNode) -> str:
@@ -62,17 +64,19 @@ def differences(a: cst.CSTNode, b: cst.CSTNode) -> list[tuple[str, str]]:
     return _walk(a, b, None)
 
 
-def _walk(a: cst.CSTNode, b: cst.CSTNode, arg: tuple[cst.Arg, cst.Arg] | None) -> list:
+Context = tuple[cst.Arg, cst.Arg] | tuple[cst.Subscript, cst.Subscript] | None
+
+
+def _walk(a: cst.CSTNode, b: cst.CSTNode, arg: Context) -> list:
     """The differing places, depth first in source order: a loop over an explicit stack,
     since how deep an expression goes is up to the code being read."""
     found: list[tuple[str, str]] = []
-    stack = [(a, b, arg)]
+    stack: list[tuple[cst.CSTNode, cst.CSTNode, Context]] = [(a, b, arg)]
     while stack:
         one, other, arg = stack.pop()
         if normal(one) == normal(other):
             continue
-        if isinstance(one, cst.Arg) and isinstance(other, cst.Arg):
-            arg = (one, other)
+        arg = _context(one, other, arg)
         left, right = _parts(one), _parts(other)
         if type(one) is not type(other) or len(left) != len(right) or not left:
             # A call whose arguments differ in number shows best whole; a differing value
@@ -85,6 +89,21 @@ def _walk(a: cst.CSTNode, b: cst.CSTNode, arg: tuple[cst.Arg, cst.Arg] | None) -
             continue
         stack.extend((x, y, arg) for x, y in reversed(list(zip(left, right, strict=True))))
     return found
+
+
+def _context(one: cst.CSTNode, other: cst.CSTNode, outer: Context) -> Context:
+    """What a difference inside `one` and `other` shows with: the pair when both are
+    arguments, or short subscripts of a name (`x[-1]` vs `x[0]` reads; `-1` vs `0` not)."""
+    if isinstance(one, cst.Arg) and isinstance(other, cst.Arg):
+        return (one, other)
+    if (
+        isinstance(one, cst.Subscript)
+        and isinstance(other, cst.Subscript)
+        and isinstance(one.value, cst.Name)
+        and len(normal(one)) <= SHORT_SUBSCRIPT
+    ):
+        return (one, other)
+    return outer
 
 
 def _parts(node: cst.CSTNode) -> list[cst.CSTNode]:

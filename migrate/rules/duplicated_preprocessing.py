@@ -6,6 +6,13 @@ the repository it reports the transforms that occur in two files or more, typica
 once in training and again, slightly differently, in serving, and where the copies
 differ (module constants compared by value). `preprocessing-to-feast` moves such
 features into a Feast feature repository; functions it has migrated are not reported.
+
+Two more kinds of copy are reported, outside test files: array functions copied between
+files (`analysis.array_functions`: the same numpy code twice, or a copy that drifted,
+with where), and the same columns encoded one way in training and another in serving
+(`analysis.encoding_skew`: LabelEncoder vs pd.get_dummies, a scaler vs raw values).
+Notebooks are read too, as the Python of their code cells (they train), and their
+findings name the cell and line.
 """
 
 from __future__ import annotations
@@ -22,18 +29,34 @@ from infragap.migrate.analysis.canonical import canonical, module_constants
 from infragap.migrate.analysis.expression_diff import code as one_line
 from infragap.migrate.analysis.expression_diff import differences
 from infragap.migrate.analysis.feature_functions import DEPRECATED
+from infragap.migrate.analysis.file_roles import file_role, is_test_file
 from infragap.migrate.analysis.trees import preorder
 from infragap.migrate.results import Finding
 from infragap.migrate.rules.base import Rule, rule
+from infragap.migrate.rules.preprocessing_copies import (
+    SEP,
+    Locator,
+    aggregate_copies,
+    aggregate_encodings,
+    copy_findings,
+    encoding_findings,
+)
 from infragap.migrate.source import Source
 
 PANDAS = {"pandas.cut", "pandas.qcut", "pandas.get_dummies", "pandas.factorize"}
 WINDOWS = {"rolling", "expanding", "ewm"}
-SEP = "\x1f"
 
 
 def _code(finding: Finding) -> str:
-    return finding.key.split(SEP, 3)[3]
+    return finding.key.split(SEP, 5)[5]
+
+
+def _kind(finding: Finding) -> str:
+    return finding.key.split(SEP, 1)[0]
+
+
+def _where(finding: Finding) -> str:
+    return finding.key.split(SEP, 3)[2]
 
 
 def _difference(finding: Finding, others: list[Finding]) -> str:
@@ -49,7 +72,7 @@ def _difference(finding: Finding, others: list[Finding]) -> str:
         closest = min(theirs, key=lambda other: _differences(mine, _code(other)).count(";"))
         parts = _differences(mine, _code(closest))
         if parts:
-            return f", and the copies differ: {parts} in {closest.path}:{closest.line}"
+            return f", and the copies differ: {parts} in {_where(closest)}"
     return ""
 
 
@@ -115,6 +138,7 @@ class _Transforms(cst.CSTVisitor):
 @rule("duplicated-preprocessing")
 class DuplicatedPreprocessing(Rule):
     kind = "report-only"
+    languages = ("python", "notebook")
     summary = "Report feature transforms computed in several files (training vs serving)."
     why = (
         "Features recomputed by hand in training and again in serving drift apart, so "
@@ -122,62 +146,95 @@ class DuplicatedPreprocessing(Rule):
     )
     fixes = ("preprocessing-to-feast",)
     prefilter = re.compile(
-        r"\b(?:cut|qcut|get_dummies|factorize|rolling|expanding|ewm|Encoder|Scaler|"
-        r"KBinsDiscretizer|Binarizer)\b"
+        r"\b(?:cut|qcut|get_dummies|factorize|rolling|expanding|ewm|numpy)\b|"
+        r"(?:Encoder|Scaler|KBinsDiscretizer|Binarizer)\b"  # LabelEncoder, MinMaxScaler
     )
 
     def find(self, source: Source) -> list[Finding]:
+        locate = Locator(self, source)
+        digest = hashlib.sha256(source.text.encode("utf-8")).hexdigest()[:16]
+        found = self._transforms(source, locate, digest)
+        if not is_test_file(source.path):
+            role = file_role(source)
+            found += copy_findings(source, locate, digest, role)
+            found += encoding_findings(source, locate, digest, role)
+        return found
+
+    def _transforms(self, source: Source, locate: Locator, digest: str) -> list[Finding]:
         visitor = _Transforms(source)
         source.module.visit(visitor)
         constants = module_constants(source) if visitor.found else {}
         found = []
-        digest = hashlib.sha256(source.text.encode("utf-8")).hexdigest()[:16]
         for call, operation, column in visitor.found:
             label = f"{operation} on {column!r}" if column else operation
             code = one_line(canonical(source, call, constants, _frame(call)))  # by meaning
-            key = SEP.join((digest, operation, column, code))
-            found.append(self.finding(source, call, label, key=key))
+            found.append(locate(call, label, "transform", digest, operation, column, code))
         return found
 
     def aggregate(self, findings: list[Finding]) -> list[Finding]:
         copy_of = _identical_copies(findings)
-        groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-        for finding in findings:
-            if finding.path in copy_of:
-                continue  # a byte-identical copy is reported once, as a copy, below
-            _, operation, column, _ = finding.key.split(SEP, 3)
-            groups[(operation, column)].append(finding)
-        kept: list[Finding] = []
-        for group in groups.values():
-            paths = sorted({f.path for f in group})
-            if len(paths) < 2:
-                continue
-            copies = sorted(copy for copy, original in copy_of.items() if original in paths)
-            for finding in group:
-                others = [o for o in group if o.path != finding.path]
-                where = ", ".join(dict.fromkeys(f"{o.path}:{o.line}" for o in others))
-                twins = [copy for copy in copies if copy_of[copy] == finding.path]
-                if twins:
-                    where += f"; byte-identical in {', '.join(twins)}"
-                count = len(paths) + len(copies)
-                message = f"{finding.message} is computed in {count} files (also {where})"
-                kept.append(replace(finding, message=message + _difference(finding, others)))
+        kept = _transform_findings([f for f in findings if _kind(f) == "transform"], copy_of)
+        others = [f for f in findings if f.path not in copy_of]
+        kept += aggregate_copies([f for f in others if _kind(f) == "array"])
+        kept += aggregate_encodings([f for f in others if _kind(f) == "encoding"])
         for path, original in sorted(copy_of.items()):
-            own = [f for f in findings if f.path == path]
+            own = [f for f in findings if f.path == path and _kind(f) != "encoding"]
+            if not own:
+                continue
             first = min(own, key=lambda f: (f.line, f.column))
+            transforms = sum(_kind(f) == "transform" for f in own)
+            functions = len(own) - transforms
+            what = " and ".join(
+                filter(
+                    None,
+                    (
+                        _counted(transforms, "feature transform"),
+                        _counted(functions, "array function"),
+                    ),
+                )
+            )
             message = (
-                f"{path} is a byte-identical copy of {original}: the same {len(own)} feature "
-                f"transform{'s' if len(own) != 1 else ''}, twice; keep one and import it"
+                f"{path} is a byte-identical copy of {original}: the same {what}, twice; "
+                "keep one and import it"
             )
             kept.append(replace(first, message=message))
         return sorted(kept, key=lambda f: (f.path, f.line, f.column))
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}" if count else ""
+
+
+def _transform_findings(findings: list[Finding], copy_of: dict[str, str]) -> list[Finding]:
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for finding in findings:
+        if finding.path in copy_of:
+            continue  # a byte-identical copy is reported once, as a copy
+        _, _, _, operation, column, _ = finding.key.split(SEP, 5)
+        groups[(operation, column)].append(finding)
+    kept: list[Finding] = []
+    for group in groups.values():
+        paths = sorted({f.path for f in group})
+        if len(paths) < 2:
+            continue
+        copies = sorted(copy for copy, original in copy_of.items() if original in paths)
+        for finding in group:
+            others = [o for o in group if o.path != finding.path]
+            where = ", ".join(dict.fromkeys(_where(o) for o in others))
+            twins = [copy for copy in copies if copy_of[copy] == finding.path]
+            if twins:
+                where += f"; byte-identical in {', '.join(twins)}"
+            count = len(paths) + len(copies)
+            message = f"{finding.message} is computed in {count} files (also {where})"
+            kept.append(replace(finding, message=message + _difference(finding, others)))
+    return kept
 
 
 def _identical_copies(findings: list[Finding]) -> dict[str, str]:
     """{path: the first path (in order) whose bytes it repeats}, for files with findings."""
     first: dict[str, str] = {}
     copy_of: dict[str, str] = {}
-    for path, digest in sorted({(f.path, f.key.split(SEP, 1)[0]) for f in findings}):
+    for path, digest in sorted({(f.path, f.key.split(SEP, 2)[1]) for f in findings}):
         if digest in first:
             copy_of[path] = first[digest]
         else:
