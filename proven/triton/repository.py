@@ -113,13 +113,13 @@ def write_model_repository(
             f"model file {model_file} does not exist: build it with ensure_model_file"
         )
     config = python_backend_config(size, options, model_name)
-    version_dir = _fresh_model_dir(dest, model_name, config)
+    version_dir = fresh_model_dir(dest, model_name, config)
     shutil.copyfile(MODEL_SOURCE, version_dir / "model.py")
-    _place(model_file, version_dir / PYTHON_MODEL_FILE)
+    place_model_file(model_file, version_dir / PYTHON_MODEL_FILE)
     if libtorch:
         config = libtorch_config(size, options, model_name)
-        other = _fresh_model_dir(libtorch_repository_path(dest), model_name, config)
-        _place(model_file, other / LIBTORCH_MODEL_FILE)
+        other = fresh_model_dir(libtorch_repository_path(dest), model_name, config)
+        place_model_file(model_file, other / LIBTORCH_MODEL_FILE)
     return dest
 
 
@@ -196,7 +196,7 @@ def _tensor(name: str, data_type: str, width: int) -> str:
     return f'  {{ name: "{name}" data_type: {data_type} dims: [ {width} ] }}'
 
 
-def _fresh_model_dir(repository: Path, model_name: str, config: str) -> Path:
+def fresh_model_dir(repository: Path, model_name: str, config: str) -> Path:
     """Replace `<repository>/<model_name>/` with one holding `config` and an empty version."""
     model_dir = repository / model_name
     if model_dir.exists():
@@ -207,7 +207,7 @@ def _fresh_model_dir(repository: Path, model_name: str, config: str) -> Path:
     return version_dir
 
 
-def _place(source: Path, target: Path) -> None:
+def place_model_file(source: Path, target: Path) -> None:
     """Hard-link the model file when possible (it may be 100 MB); copy across file systems."""
     try:
         os.link(source, target)

@@ -69,7 +69,7 @@ def start_naive_hoisted(setup: OwnSetup) -> Endpoint:
 @OWN_VARIANTS.register("your-endpoint")
 def start_your_endpoint(setup: OwnSetup) -> Endpoint:
     """The team's own running service at --naive-url: nothing is started."""
-    parts = urlsplit(setup.config["naive_url"])
+    parts = urlsplit(setup.config["own_model"]["naive_url"])
     base = f"{parts.scheme}://{parts.netloc}"
     return Endpoint("your-endpoint", "tensor-template", base, list, parts.path or "/")
 
