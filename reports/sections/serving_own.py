@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from infragap.reports import format as fmt
-from infragap.reports.model import Code, KeyValues, Part, Text
+from infragap.reports.model import Block, Code, KeyValues, Part, Text
 
 
 def _tensors(entries: list[dict[str, Any]]) -> str:
@@ -40,7 +40,10 @@ def migration_part(migration: dict[str, Any], anchor: str) -> Part:
         ("after", "the working tree, as `migrate apply --rule flask-to-triton --write` left it"),
         ("files", ", ".join(migration.get("files") or [])),
     ]
-    blocks = [KeyValues(facts), Code(migration.get("diff") or "", title="the diff applied")]
+    blocks: list[Block] = [
+        KeyValues(facts),
+        Code(migration.get("diff") or "", title="the diff applied"),
+    ]
     if migration.get("diff_truncated"):
         blocks.append(Text("The diff is cut at 200,000 characters."))
     return Part("Before and after the migration", f"{anchor}-migration", blocks)

@@ -70,14 +70,13 @@ def generate_requests(
 
 
 def _draw(rng: Any, tensor: TensorSpec, shape: tuple[int, ...]) -> Any:
-    low, high = tensor.value_range or (None, None)
     if tensor.dtype == "bool":
         return rng.integers(0, 2, shape).astype(bool)
     if tensor.is_integer:
-        low, high = (int(low), int(high)) if low is not None else INTEGER_RANGE
-        return rng.integers(low, high, shape).astype(tensor.dtype)
-    if low is not None:
-        return rng.uniform(low, high, shape).astype(tensor.dtype)
+        low, high = tensor.value_range or INTEGER_RANGE
+        return rng.integers(int(low), int(high), shape).astype(tensor.dtype)
+    if tensor.value_range is not None:
+        return rng.uniform(*tensor.value_range, shape).astype(tensor.dtype)
     return rng.standard_normal(shape).astype(tensor.dtype)
 
 
