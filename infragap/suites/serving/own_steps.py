@@ -22,13 +22,14 @@ import requests
 
 from infragap.errors import EquivalenceError, InfragapError
 from infragap.loadtests.targets.tensors import WIRES
+from infragap.processes import Child
 from infragap.suites.base import BenchContext
 from infragap.suites.endpoint import Endpoint
 from infragap.suites.levels import LevelProbe, UnitRate, drive_levels, load_plan
 from infragap.suites.serving import equivalence
-from infragap.suites.serving.own_variants import OWN_VARIANTS, OwnSetup
+from infragap.suites.serving.own_variants import OWN_VARIANTS, OwnSetup, start_own_triton
 from infragap.suites.serving.safety import confirm_load
-from infragap.suites.serving.steps import TritonBatching
+from infragap.suites.serving.steps import TritonBatching, tune
 from infragap.workloads.own_model import requests as own_requests
 from infragap.workloads.own_model.requests import TensorRequests
 from infragap.workloads.own_model.signature import Signature, TensorSpec, parse_tensor
@@ -176,7 +177,7 @@ def prepare_migration(run: OwnRun) -> None:
     run.say(f"before/after: the migration changed {', '.join(run.section['migration']['files'])}")
 
 
-def start_variants(run: OwnRun) -> None:
+def prepare_servers(run: OwnRun) -> None:
     assert run.signature is not None
     run.setup = OwnSetup(
         run.ctx.supervisor,
@@ -186,6 +187,22 @@ def start_variants(run: OwnRun) -> None:
         run.signature,
         run.config,
     )
+
+
+def tune_triton(run: OwnRun) -> None:
+    """The built-in model's tuning search, on this model: Triton configured for it the way
+    its maintainers advise (measure, then choose), not left at infragap's defaults."""
+    setup = run.setup
+    assert setup is not None
+
+    def start(options: dict[str, int], work_dir: Path, name: str) -> tuple[Endpoint, Child]:
+        return start_own_triton(setup, options, work_dir, name)
+
+    tune(run.ctx, run.section, run.config, start, run.say)
+
+
+def start_variants(run: OwnRun) -> None:
+    assert run.setup is not None
     for name in run.config["variants"]:
         with run.ctx.console.status(f"starting {name}"):
             run.endpoints[name] = OWN_VARIANTS.get(name)(run.setup)
@@ -283,6 +300,8 @@ OWN_STEPS: list[tuple[str, Callable[[OwnRun], None]]] = [
     ("run the model in a reference process", run_reference),
     ("show the load and ask before sending it", confirm),
     ("record the migration", prepare_migration),
+    ("prepare the servers", prepare_servers),
+    ("tune Triton", tune_triton),
     ("start the variants", start_variants),
     ("check equivalence", check_equivalence),
     ("drive load", drive_load),

@@ -15,14 +15,17 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from infragap.ports import LOOPBACK, choose_port
-from infragap.processes import Supervisor, http_ok, wait_until
+from infragap.processes import Child, Supervisor, http_ok, wait_until
 from infragap.registry import Registry
 from infragap.suites.endpoint import Endpoint, process_tree
 from infragap.workloads.own_model.signature import Signature
+
+if TYPE_CHECKING:
+    from infragap.proven.triton.server import TritonServer
 
 APP_START_TIMEOUT_S = 120.0
 TRITON_MODEL = "model"
@@ -91,27 +94,47 @@ def start_triton_variant(setup: OwnSetup) -> Endpoint:
             server.model_name,
             server.metrics_url,
         )
-    repository = cfg.get("triton_repository")
-    if repository:
-        repository, model_name = Path(repository), cfg["triton_model"]
-    else:
-        from infragap.proven.triton.tensor_repository import write_tensor_repository
-
-        model_name = TRITON_MODEL
-        repository = write_tensor_repository(
-            setup.work_dir / "model_repository",
-            setup.model_file,
-            setup.signature,
-            model_name=model_name,
-            **cfg["triton"],
-            device=cfg["device"],
+    migration = cfg.get("before_after")
+    if migration:  # the repository the migration generated, served as it is
+        server = start_triton(
+            setup.supervisor,
+            Path(migration["triton_repository"]),
+            model_name=migration["triton_model"],
+            http_port=cfg["ports"].get("triton"),
         )
+        return _triton_endpoint("triton", server)
+    endpoint, _child = start_own_triton(setup, {}, setup.work_dir, "triton")
+    return endpoint
+
+
+def start_own_triton(
+    setup: OwnSetup, options: Mapping[str, int], work_dir: Path, name: str
+) -> tuple[Endpoint, Child]:
+    """The bundled Triton on a repository written for the model, with cfg["triton"]'s
+    knobs overridden by `options` (the tuning search's trials)."""
+    from infragap.proven.triton.server import start_triton
+    from infragap.proven.triton.tensor_repository import write_tensor_repository
+
+    cfg = setup.config
+    repository = write_tensor_repository(
+        work_dir / "model_repository",
+        setup.model_file,
+        setup.signature,
+        model_name=TRITON_MODEL,
+        **{**cfg["triton"], **options},
+        device=cfg["device"],
+    )
     server = start_triton(
-        setup.supervisor, repository, model_name=model_name, http_port=cfg["ports"].get("triton")
+        setup.supervisor, repository, model_name=TRITON_MODEL, http_port=cfg["ports"].get("triton")
     )
     assert server.child is not None
+    return _triton_endpoint(name, server), server.child
+
+
+def _triton_endpoint(name: str, server: TritonServer) -> Endpoint:
+    assert server.child is not None
     return Endpoint(
-        "triton",
+        name,
         "tensor-kserve-binary",
         server.http_url,
         process_tree(server.child),

@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from infragap.processes import Child
 from infragap.suites.base import BenchContext
 from infragap.suites.endpoint import Endpoint
 from infragap.suites.levels import LevelDriver, LevelProbe, UnitRate, drive_levels, load_plan
@@ -72,14 +74,38 @@ def prepare_requests(run: ServingRun) -> None:
 
 def tune_triton(run: ServingRun) -> None:
     """Choose Triton's queue delay, instances and threads by a short search (tuning.py)."""
-    cfg = run.config
-    plan = load_plan(cfg, run.ctx.work_dir / "requests.json", cfg["seed"])
+    setup = run.setup
+    assert setup is not None
+
+    def start(options: dict[str, int], work_dir: Path, name: str) -> tuple[Endpoint, Child]:
+        trial = dataclasses.replace(
+            setup,
+            work_dir=work_dir,
+            config={**run.config, "triton": {**run.config["triton"], **options}},
+        )
+        return start_local_triton(trial, name, HEADLINE_TARGET)
+
+    tune(run.ctx, run.section, run.config, start, run.say)
+
+
+TritonStarter = Callable[[dict[str, int], Path, str], "tuple[Endpoint, Child]"]
+
+
+def tune(
+    ctx: BenchContext,
+    section: dict[str, Any],
+    cfg: dict[str, Any],
+    start: TritonStarter,
+    say: Callable[[str], None],
+) -> None:
+    """The tuning search for any model: `start(options, work_dir, name)` starts a Triton
+    with those knobs. The chosen knobs replace cfg["triton"]'s."""
+    plan = load_plan(cfg, ctx.work_dir / "requests.json", cfg["seed"])
     if not cfg["triton_tuning"]["enabled"] or "triton" not in cfg["variants"] or not plan.users:
         return
     if cfg["triton_url"]:
-        run.say("Triton tuning skipped: --triton-url names a server infragap does not configure")
+        say("Triton tuning skipped: --triton-url names a server infragap does not configure")
         return
-    assert run.setup is not None
     users = max(plan.users)
     spec = dataclasses.replace(
         plan.closed(users),
@@ -88,32 +114,27 @@ def tune_triton(run: ServingRun) -> None:
         steady=None,
     )
     scratch: dict[str, Any] = {}  # the trials' level warnings stay here: trials are not results
-    driver = LevelDriver(run.ctx, scratch, plan, run.say, lambda e: [TritonBatching(e)])
-    setup = run.setup
+    driver = LevelDriver(ctx, scratch, plan, say, lambda e: [TritonBatching(e)])
 
     def measure(options: dict[str, int]) -> TritonTrial:
         shown = " ".join(f"{k}={v}" for k, v in options.items())
-        trial_setup = dataclasses.replace(
-            setup,
-            work_dir=run.ctx.work_dir / f"tuning-{len(scratch.get('trials', []))}",
-            config={**cfg, "triton": {**cfg["triton"], **options}},
-        )
-        endpoint, child = start_local_triton(trial_setup, f"triton ({shown})", HEADLINE_TARGET)
+        work_dir = ctx.work_dir / f"tuning-{len(scratch.get('trials', []))}"
+        endpoint, child = start(options, work_dir, f"triton ({shown})")
         try:
             level = cast(ServingLevel, driver.run(endpoint, spec))
         finally:
-            run.ctx.supervisor.stop(child)
+            ctx.supervisor.stop(child)
         trial = tuning.trial_record(options, level)
         scratch.setdefault("trials", []).append(trial)
         return trial
 
-    start = {knob: cfg["triton"][knob] for knob in tuning.SEARCH_SPACE}
+    start_knobs = {knob: cfg["triton"][knob] for knob in tuning.SEARCH_SPACE}
     fixed = cfg["triton_tuning"]["fixed"]
-    chosen, trials = tuning.search(start, fixed, measure, plan.slo)
-    cfg["triton"] = run.section["config"]["triton"] = {**cfg["triton"], **chosen}
-    run.section["triton_tuning"] = tuning.tuning_record(start, fixed, chosen, trials, spec)
-    run.ctx.results.save()
-    run.say("Triton tuned: " + ", ".join(f"{k}={v}" for k, v in chosen.items()))
+    chosen, trials = tuning.search(start_knobs, fixed, measure, plan.slo)
+    cfg["triton"] = section["config"]["triton"] = {**cfg["triton"], **chosen}
+    section["triton_tuning"] = tuning.tuning_record(start_knobs, fixed, chosen, trials, spec)
+    ctx.results.save()
+    say("Triton tuned: " + ", ".join(f"{k}={v}" for k, v in chosen.items()))
 
 
 def start_variants(run: ServingRun) -> None:

@@ -66,7 +66,8 @@ class ServingSuite:
         config = self._ranking_config(args)
         if wants_own_model(args):
             config.update(own_config(args))
-            config["triton_tuning"] = {"enabled": False, "fixed": []}
+            if config["before_after"]:  # its Triton is the generated repository, as it is
+                config["triton_tuning"]["enabled"] = False
             config.pop("model_size")
         return config
 
