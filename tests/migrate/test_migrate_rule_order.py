@@ -13,7 +13,12 @@ from infragap.migrate.rules import RULE_ORDER, RULES, Rule, base
 from infragap.migrate.rules.base import in_order, rule
 from infragap.registry import Registry
 
-SAFE = ("model-load-in-handler", "retry-loop-to-tenacity", "timing-log-to-metrics")
+SAFE = (
+    "model-load-in-handler",
+    "per-request-client",
+    "retry-loop-to-tenacity",
+    "timing-log-to-metrics",
+)
 UNSAFE = ("flask-to-triton", "preprocessing-to-feast", "shell-to-airflow", "vm-batch-to-k8s-job")
 
 
