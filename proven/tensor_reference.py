@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import numpy as np
 
 from infragap.atomic import write_json_atomically
 from infragap.errors import InfragapError
-from infragap.suites.serving.measure import CEILING_SAMPLES
+from infragap.suites.serving.measure import sample_rate
 from infragap.workloads.own_model.runtime import ModelRunError, Runner, load_model
 from infragap.workloads.own_model.signature import (
     TRITON_TYPES,
@@ -91,28 +89,8 @@ def measure_ceiling(run: Runner, batch: dict[str, np.ndarray], seconds: float) -
     rows = len(next(iter(batch.values())))
     for _ in range(WARM_UP_CALLS):
         run(batch)
-    samples = []
-    calls_total = 0
-    elapsed_total = 0.0
-    # Several short samples, median reported: one long sample is at the mercy of whatever
-    # else the machine does for that stretch.
-    for _ in range(CEILING_SAMPLES):
-        calls = 0
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds / CEILING_SAMPLES:
-            run(batch)  # outputs come back as numpy: the device is waited for
-            calls += 1
-        elapsed = time.perf_counter() - start
-        samples.append(calls * rows / elapsed)
-        calls_total += calls
-        elapsed_total += elapsed
-    return {
-        "rows": rows,
-        "rows_per_s": statistics.median(samples),
-        "samples_rows_per_s": samples,
-        "forward_ms": elapsed_total / calls_total * 1000,
-        "seconds": elapsed_total,
-    }
+    # Outputs come back as numpy arrays: the device is waited for.
+    return {"rows": rows, **sample_rate(lambda: run(batch), rows, seconds)}
 
 
 def resolve_device(device: str, fmt: str) -> str:
