@@ -95,6 +95,26 @@ def insert_after_imports(module: cst.Module, stmts: Sequence[cst.BaseStatement])
     return module.with_changes(body=[*body[:index], *stmts, *rest])
 
 
+def cached_function(
+    module: cst.Module,
+    decorator: str,
+    name: str,
+    params: Sequence[str],
+    body: Sequence[cst.BaseStatement],
+    comment: str,
+) -> cst.FunctionDef:
+    """`@<decorator>(maxsize=None)\ndef name(params): <body>`, two blank lines and
+    `comment` above it: the cached loaders and factories the hoisting rules write."""
+    template = parse_statement(
+        f"@{decorator}(maxsize=None)\ndef {name}({', '.join(params)}):\n    pass\n", module
+    )
+    assert isinstance(template, cst.FunctionDef)
+    return template.with_changes(
+        body=template.body.with_changes(body=list(body)),
+        leading_lines=blank_lines(2, comment),
+    )
+
+
 def blank_lines(count: int, comment: str | None = None) -> list[cst.EmptyLine]:
     lines = [cst.EmptyLine() for _ in range(count)]
     if comment is not None:

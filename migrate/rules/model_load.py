@@ -54,9 +54,8 @@ from infragap.migrate.analysis.loads import TORCH_KINDS, ModelLoad, handler_load
 from infragap.migrate.edits import (
     MARK,
     add_imports,
-    blank_lines,
+    cached_function,
     ensure_blank_lines,
-    parse_statement,
     unique_name,
 )
 from infragap.migrate.results import Finding, Note, RuleResult
@@ -244,16 +243,8 @@ def _loader_body(load: ModelLoad) -> list[cst.BaseStatement]:
 def _loader(
     source: Source, name: str, params: tuple[str, ...], body: list[cst.BaseStatement]
 ) -> cst.BaseStatement:
-    template = parse_statement(
-        f"@functools.lru_cache(maxsize=None)\ndef {name}({', '.join(params)}):\n    pass\n",
-        source.module,
-    )
-    assert isinstance(template, cst.FunctionDef)
     comment = f"Loaded once per process, not on every request ({MARK}: model-load-in-handler)."
-    return template.with_changes(
-        body=template.body.with_changes(body=body),
-        leading_lines=blank_lines(2, comment),
-    )
+    return cached_function(source.module, "functools.lru_cache", name, params, body, comment)
 
 
 class _Hoist(cst.CSTTransformer):

@@ -65,9 +65,8 @@ from infragap.migrate.analysis.names import Binding, all_names, bindings, names_
 from infragap.migrate.edits import (
     MARK,
     add_imports,
-    blank_lines,
+    cached_function,
     ensure_blank_lines,
-    parse_statement,
     unique_name,
 )
 from infragap.migrate.results import Finding, Note, RuleResult
@@ -587,15 +586,8 @@ def _factory_name(target: str) -> str:
 
 
 def _factory(source: Source, name: str, decorator: str, call: cst.Call) -> cst.BaseStatement:
-    template = parse_statement(
-        f"@{decorator}(maxsize=None)\ndef {name}():\n    return None\n", source.module
-    )
-    assert isinstance(template, cst.FunctionDef)
     body = [cst.SimpleStatementLine([cst.Return(call)])]
-    return template.with_changes(
-        body=template.body.with_changes(body=body),
-        leading_lines=blank_lines(2, FACTORY_COMMENT),
-    )
+    return cached_function(source.module, decorator, name, (), body, FACTORY_COMMENT)
 
 
 class _Hoist(cst.CSTTransformer):
