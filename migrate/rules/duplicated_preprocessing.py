@@ -1,16 +1,22 @@
 """duplicated-preprocessing (report only): the same feature computed in several files.
 
 Per file it collects feature transforms (`pd.cut`, `pd.qcut`, `pd.get_dummies`,
-`.rolling(...)`, scikit-learn encoders and scalers) with the column they work on; across
-the repository it reports the transforms that occur in two files or more, typically
-once in training and again, slightly differently, in serving, and where the copies
-differ (module constants compared by value). `preprocessing-to-feast` moves such
-features into a Feast feature repository; functions it has migrated are not reported.
+`.rolling(...)`, scikit-learn encoders and scalers) with the data they work on (the
+columns they read, else the columns they write, else the variable they transform:
+`analysis.transform_data`); across the repository it reports the transforms of one kind
+that work on the same data in two files or more, typically once in training and again,
+slightly differently, in serving, and where the copies differ (module constants compared
+by value). Transforms on other columns are other steps, never copies. Each place is
+reported once; a count of files names each of them, once, with its lines.
+`preprocessing-to-feast` moves such features into a Feast feature repository; functions
+it has migrated are not reported.
 
-Two more kinds of copy are reported, outside test files: array functions copied between
-files (`analysis.array_functions`: the same numpy code twice, or a copy that drifted,
-with where), and the same columns encoded one way in training and another in serving
-(`analysis.encoding_skew`: LabelEncoder vs pd.get_dummies, a scaler vs raw values).
+Three more kinds of copy are reported, outside test files: array functions copied
+between files (`analysis.array_functions`: the same numpy code twice, or a copy that
+drifted, with where), the same columns encoded one way in training and another in serving
+(`analysis.encoding_skew`: LabelEncoder vs pd.get_dummies, a scaler vs raw values), and
+derived columns computed by hand in training and again in serving
+(`analysis.derived_columns`: by different expressions, drift; by the same, a duplicate).
 Notebooks are read too, as the Python of their code cells (they train), and their
 findings name the cell and line.
 """
@@ -28,23 +34,29 @@ import libcst as cst
 from infragap.migrate.analysis.canonical import canonical, module_constants
 from infragap.migrate.analysis.expression_diff import code as one_line
 from infragap.migrate.analysis.expression_diff import differences
-from infragap.migrate.analysis.feature_functions import DEPRECATED
+from infragap.migrate.analysis.feature_transforms import feature_transforms
 from infragap.migrate.analysis.file_roles import file_role, is_test_file
 from infragap.migrate.analysis.trees import preorder
+from infragap.migrate.notebooks import is_notebook
 from infragap.migrate.results import Finding
 from infragap.migrate.rules.base import Rule, rule
 from infragap.migrate.rules.preprocessing_copies import (
+    LIST_SEP,
     SEP,
     Locator,
+    aggregate_columns,
     aggregate_copies,
     aggregate_encodings,
+    column_findings,
     copy_findings,
     encoding_findings,
+    places,
 )
 from infragap.migrate.source import Source
 
-PANDAS = {"pandas.cut", "pandas.qcut", "pandas.get_dummies", "pandas.factorize"}
-WINDOWS = {"rolling", "expanding", "ewm"}
+# When findings share a place, the first of these speaks for it (a transform's copy is
+# named by the encoding skew there); the others' messages follow it.
+ORDER = ("copy", "encoding", "column", "transform", "array")
 
 
 def _code(finding: Finding) -> str:
@@ -91,50 +103,6 @@ def _frame(node: cst.CSTNode) -> str:
     return ""
 
 
-def _column(node: cst.CSTNode | None) -> str:
-    """The first `df["col"]` column (or `df.col` attribute) named in `node`."""
-    if node is None:
-        return ""
-    for inner in preorder(node):
-        if isinstance(inner, cst.Subscript) and inner.slice:
-            index = inner.slice[0].slice
-            if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
-                return str(index.value.evaluated_value)
-    return ""
-
-
-class _Transforms(cst.CSTVisitor):
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.found: list[tuple[cst.Call, str, str]] = []  # call, operation, column
-        self.migrated = 0  # depth inside functions preprocessing-to-feast deprecated
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        marks = (line.comment.value for line in node.leading_lines if line.comment)
-        self.migrated += any(DEPRECATED in mark for mark in marks)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        marks = (line.comment.value for line in original_node.leading_lines if line.comment)
-        self.migrated -= any(DEPRECATED in mark for mark in marks)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if self.migrated:
-            return
-        qualname = self.source.qualname(node.func) or ""
-        first = node.args[0].value if node.args else None
-        if qualname in PANDAS:
-            self.found.append((node, qualname.replace("pandas.", "pd."), _column(first)))
-        elif qualname.startswith("sklearn.preprocessing."):
-            self.found.append((node, qualname.rsplit(".", 1)[-1], ""))
-        elif (
-            isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in WINDOWS
-            and qualname.split(".", 1)[0] not in ("pandas", "numpy")
-        ):
-            column = _column(node.func.value)
-            self.found.append((node, f".{node.func.attr.value}()", column))
-
-
 @rule("duplicated-preprocessing")
 class DuplicatedPreprocessing(Rule):
     kind = "report-only"
@@ -147,7 +115,8 @@ class DuplicatedPreprocessing(Rule):
     fixes = ("preprocessing-to-feast",)
     prefilter = re.compile(
         r"\b(?:cut|qcut|get_dummies|factorize|rolling|expanding|ewm|numpy)\b|"
-        r"(?:Encoder|Scaler|KBinsDiscretizer|Binarizer)\b"  # LabelEncoder, MinMaxScaler
+        r"(?:Encoder|Scaler|KBinsDiscretizer|Binarizer)\b|"  # LabelEncoder, MinMaxScaler
+        r"\w\[\s*[rRuU]?[\"'][^\"'\n]+[\"']\s*\]\s*=[^=]"  # df["col"] = ...
     )
 
     def find(self, source: Source) -> list[Finding]:
@@ -158,17 +127,20 @@ class DuplicatedPreprocessing(Rule):
             role = file_role(source)
             found += copy_findings(source, locate, digest, role)
             found += encoding_findings(source, locate, digest, role)
+            found += column_findings(source, locate, digest, role)
         return found
 
     def _transforms(self, source: Source, locate: Locator, digest: str) -> list[Finding]:
-        visitor = _Transforms(source)
-        source.module.visit(visitor)
-        constants = module_constants(source) if visitor.found else {}
+        transforms = feature_transforms(source)
+        constants = module_constants(source) if transforms else {}
         found = []
-        for call, operation, column in visitor.found:
-            label = f"{operation} on {column!r}" if column else operation
+        for transform in transforms:
+            call = transform.call
             code = one_line(canonical(source, call, constants, _frame(call)))  # by meaning
-            found.append(locate(call, label, "transform", digest, operation, column, code))
+            keys = LIST_SEP.join(transform.keys)
+            found.append(
+                locate(call, transform.label, "transform", digest, transform.operation, keys, code)
+            )
         return found
 
     def aggregate(self, findings: list[Finding]) -> list[Finding]:
@@ -177,8 +149,9 @@ class DuplicatedPreprocessing(Rule):
         others = [f for f in findings if f.path not in copy_of]
         kept += aggregate_copies([f for f in others if _kind(f) == "array"])
         kept += aggregate_encodings([f for f in others if _kind(f) == "encoding"])
+        kept += aggregate_columns([f for f in others if _kind(f) == "column"])
         for path, original in sorted(copy_of.items()):
-            own = [f for f in findings if f.path == path and _kind(f) != "encoding"]
+            own = [f for f in findings if f.path == path and _kind(f) in ("transform", "array")]
             if not own:
                 continue
             first = min(own, key=lambda f: (f.line, f.column))
@@ -197,37 +170,107 @@ class DuplicatedPreprocessing(Rule):
                 f"{path} is a byte-identical copy of {original}: the same {what}, twice; "
                 "keep one and import it"
             )
-            kept.append(replace(first, message=message))
-        return sorted(kept, key=lambda f: (f.path, f.line, f.column))
+            kept.append(replace(first, message=message, key=SEP.join(("copy", path))))
+        return _once_per_place(kept)
 
 
 def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}" if count else ""
 
 
-def _transform_findings(findings: list[Finding], copy_of: dict[str, str]) -> list[Finding]:
-    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+def _once_per_place(findings: list[Finding]) -> list[Finding]:
+    """One finding per place: the first kind in ORDER speaks, the others' messages follow
+    (a transform is left out where an encoding skew names the same pair more exactly)."""
+    by_place: dict[tuple[str, int], list[Finding]] = defaultdict(list)
     for finding in findings:
-        if finding.path in copy_of:
-            continue  # a byte-identical copy is reported once, as a copy
-        _, _, _, operation, column, _ = finding.key.split(SEP, 5)
-        groups[(operation, column)].append(finding)
-    kept: list[Finding] = []
-    for group in groups.values():
-        paths = sorted({f.path for f in group})
-        if len(paths) < 2:
+        by_place[(finding.path, finding.line)].append(finding)
+    kept = []
+    for found in by_place.values():
+        found.sort(key=lambda f: (ORDER.index(_kind(f)), f.column))
+        kinds = {_kind(f) for f in found}
+        if "encoding" in kinds:
+            found = [f for f in found if _kind(f) != "transform"]
+        messages = list(dict.fromkeys(f.message for f in found))
+        fixes = tuple(dict.fromkeys(fix for f in found for fix in f.fixes))
+        kept.append(replace(found[0], message="; ".join(messages), fixes=fixes))
+    return sorted(kept, key=lambda f: (f.path, f.line, f.column))
+
+
+def _transform_findings(findings: list[Finding], copy_of: dict[str, str]) -> list[Finding]:
+    """Each place with a transform that has copies on the same data in other files, once."""
+    copies_of: dict[str, list[str]] = defaultdict(list)
+    for copy, original in sorted(copy_of.items()):
+        copies_of[original].append(copy)
+    by_place: dict[tuple[str, int], list[tuple[Finding, list[Finding]]]] = defaultdict(list)
+    for group in _same_data([f for f in findings if f.path not in copy_of]):
+        if len({f.path for f in group}) < 2:
             continue
-        copies = sorted(copy for copy, original in copy_of.items() if original in paths)
         for finding in group:
-            others = [o for o in group if o.path != finding.path]
-            where = ", ".join(dict.fromkeys(_where(o) for o in others))
-            twins = [copy for copy in copies if copy_of[copy] == finding.path]
-            if twins:
-                where += f"; byte-identical in {', '.join(twins)}"
-            count = len(paths) + len(copies)
-            message = f"{finding.message} is computed in {count} files (also {where})"
-            kept.append(replace(finding, message=message + _difference(finding, others)))
+            by_place[(finding.path, finding.line)].append((finding, group))
+    kept = []
+    for members in by_place.values():
+        sentences = []
+        for label in dict.fromkeys(_label(f) for f, _ in members):
+            mine = [(f, group) for f, group in members if _label(f) == label]
+            group = [o for _, g in mine for o in g]
+            sentence = _computed_in(mine[0][0], label, group, copies_of)
+            sentence += next(
+                (d for f, g in mine if (d := _difference(f, [o for o in g if o.path != f.path]))),
+                "",
+            )
+            sentences.append(sentence)
+        kept.append(replace(members[0][0], message="; ".join(sentences)))
     return kept
+
+
+def _computed_in(
+    finding: Finding, label: str, group: list[Finding], copies_of: dict[str, list[str]]
+) -> str:
+    """`pd.cut on 'age' is computed in 3 files (also a.py:4, 9; b.py:4, a byte-identical
+    copy of a.py)`: each other file once, with its lines; the count is of those named."""
+    wheres: dict[str, list[str]] = defaultdict(list)
+    for other in sorted(group, key=lambda f: (f.path, f.line)):
+        wheres[other.path].append(_where(other))
+    parts = [places(w, path) for path, w in wheres.items() if path != finding.path]
+    for path, w in wheres.items():
+        for copy in copies_of.get(path, ()):
+            moved = [copy + where[len(path) :] for where in w]
+            of = "this file" if path == finding.path else path
+            parts.append(f"{places(moved, copy)}, a byte-identical copy of {of}")
+    prefix = finding.message[: len(finding.message) - len(label)]  # a notebook's cell and line
+    return f"{prefix}{label} is computed in {len(parts) + 1} files (also {'; '.join(parts)})"
+
+
+def _label(finding: Finding) -> str:
+    """The transform's label, without the cell and line a notebook's message starts with."""
+    if is_notebook(finding.path):
+        return finding.message.split(": ", 1)[1]
+    return finding.message
+
+
+def _same_data(findings: list[Finding]) -> list[list[Finding]]:
+    """Transforms of one kind linked by a data key they share (transitively)."""
+    parent = list(range(len(findings)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    first: dict[tuple[str, str], int] = {}
+    for index, finding in enumerate(findings):
+        _, _, _, operation, keys, _ = finding.key.split(SEP, 5)
+        for key in filter(None, keys.split(LIST_SEP)):
+            if (operation, key) in first:
+                parent[root(index)] = root(first[(operation, key)])
+            else:
+                first[(operation, key)] = index
+    groups: dict[int, list[Finding]] = defaultdict(list)
+    for index, finding in enumerate(findings):
+        if finding.key.split(SEP, 5)[4]:  # a transform on unknown data is no one's copy
+            groups[root(index)].append(finding)
+    return list(groups.values())
 
 
 def _identical_copies(findings: list[Finding]) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """duplicated-preprocessing's findings beyond DataFrame transforms: copied array
-functions and skewed encodings, per file (`*_findings`) and across files (`aggregate_*`).
+functions, skewed encodings and derived columns computed twice, per file (`*_findings`)
+and across files (`aggregate_*`).
 
 A finding carries what the cross-file step needs in its key: fields joined by SEP,
 always `kind, digest of the file, where, ...` (where: `path:line`, or for a notebook
@@ -15,6 +16,7 @@ import libcst as cst
 
 from infragap.migrate.analysis.array_copies import Copy, pairings
 from infragap.migrate.analysis.array_functions import array_functions
+from infragap.migrate.analysis.derived_columns import Assigned, column_pairs, derived_columns
 from infragap.migrate.analysis.encoding_skew import Use, skews
 from infragap.migrate.analysis.encodings import encodings, raw_columns
 from infragap.migrate.notebooks import is_notebook, place
@@ -145,3 +147,64 @@ def aggregate_encodings(findings: list[Finding]) -> list[Finding]:
         replace(by_use[skew.serving], message=by_use[skew.serving].message + skew.message, fixes=())
         for skew in skews(list(by_use))
     ]
+
+
+def column_findings(source: Source, locate: Locator, digest: str, role: str) -> list[Finding]:
+    if role not in ("training", "serving"):
+        return []
+    return [
+        locate(column.node, "", "column", digest, role, column.column, column.code, column.shown)
+        for column in derived_columns(source)
+    ]
+
+
+def aggregate_columns(findings: list[Finding]) -> list[Finding]:
+    """On the serving side: each column computed another way in training (drift), and
+    per training file the columns computed the same way there (a duplicate), once."""
+    by_assigned: dict[Assigned, Finding] = {}
+    for finding in findings:
+        _, _, where, role, column, code, shown = finding.key.split(SEP, 6)
+        assigned = Assigned(finding.path, finding.line, where, role, column, code, shown)
+        by_assigned[assigned] = finding
+    drifted: dict[Assigned, list[Assigned]] = {}
+    same: dict[tuple[str, str], list[tuple[Assigned, Assigned]]] = {}
+    for pair in column_pairs(list(by_assigned)):
+        if pair.same:
+            same.setdefault((pair.serving.path, pair.training.path), []).append(
+                (pair.serving, pair.training)
+            )
+        else:
+            drifted.setdefault(pair.serving, []).append(pair.training)
+    kept = []
+    for serving, trainings in drifted.items():
+        versus = " and ".join(f"{t.shown} in {t.where}" for t in trainings)
+        message = (
+            f"{serving.column} is computed differently in training and serving: "
+            f"{serving.shown} here vs {versus}; the model gets inputs unlike those it was "
+            "trained on (training/serving skew)"
+        )
+        finding = by_assigned[serving]
+        kept.append(replace(finding, message=finding.message + message))
+    for pairs in same.values():
+        pairs.sort(key=lambda pair: pair[0].line)
+        names = [serving.column for serving, _ in pairs]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        noun = "expression" if len(names) == 1 else "expressions"
+        here = places([serving.where for serving, _ in pairs], pairs[0][0].path)
+        there = places([training.where for _, training in pairs], pairs[0][1].path)
+        message = (
+            f"{listed} {'is' if len(names) == 1 else 'are'} computed by the same {noun} in "
+            f"{here} and {there}: a duplicate; keep one copy and import it in both, "
+            "so they cannot drift"
+        )
+        finding = by_assigned[pairs[0][0]]
+        kept.append(replace(finding, message=finding.message + message))
+    return kept
+
+
+def places(wheres: list[str], path: str) -> str:
+    """Places in one file, the file named once: `a.py:7, 8`, `b.ipynb cell 2 line 1, cell 3
+    line 4`."""
+    suffixes = list(dict.fromkeys(where[len(path) :] for where in wheres))
+    rest = [suffix.lstrip(": ") for suffix in suffixes[1:]]
+    return path + ", ".join([suffixes[0], *rest])

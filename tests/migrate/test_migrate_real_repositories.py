@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import runpy
 import shutil
 import subprocess
@@ -427,7 +428,7 @@ def _scan(folder: Path, rule: str) -> list:
 
 def test_byte_identical_copies_are_one_duplicate_finding_not_drift():
     findings = _scan(TRUE / "features", "duplicated-preprocessing")
-    copies = [f for f in findings if "byte-identical copy" in f.message]
+    copies = [f for f in findings if f.message.startswith(f"{f.path} is a byte-identical copy")]
     assert [(f.path, f.message.split(":")[0]) for f in copies] == [
         ("train_prep.py", "train_prep.py is a byte-identical copy of eval_prep.py")
     ]
@@ -440,7 +441,28 @@ def test_byte_identical_copies_are_one_duplicate_finding_not_drift():
 def test_a_file_with_both_calls_is_not_drift_from_another_with_both():
     findings = _scan(TRUE / "features", "duplicated-preprocessing")
     dummies = [f for f in findings if f.message.startswith("pd.get_dummies")]
-    assert len(dummies) == 4 and not any("differ" in f.message for f in dummies)
+    assert [(f.path, f.line) for f in dummies] == [
+        ("eval_prep.py", 7),
+        ("eval_prep.py", 8),
+        ("report_prep.py", 6),  # two calls on the line, one finding
+    ]
+    assert not any("differ" in f.message for f in dummies)
+    assert dummies[2].message == (
+        "pd.get_dummies is computed in 3 files (also eval_prep.py:7, 8; train_prep.py:7, 8, "
+        "a byte-identical copy of eval_prep.py)"
+    )
+
+
+def test_column_drift_agrees_with_what_preprocessing_to_feast_found_different():
+    findings = _scan(FIXTURES / "legacy_features", "duplicated-preprocessing")
+    readme = FIXTURES / "preprocessing_to_feast/legacy_features/feature_repo/README.md"
+    differed = re.findall(r"^- (\w+): `", readme.read_text(), re.MULTILINE)
+    assert differed == ["activity_level", "weekly_share"]
+    by_line = {f.line: f.message for f in findings if f.path == "serving/features.py"}
+    assert by_line[10].startswith("pd.cut on 'events_7d'")  # activity_level
+    assert by_line[12].startswith("weekly_share is computed differently in training and serving")
+    assert by_line[11].startswith("purchase_rate, log_events and is_buyer are computed by the same")
+    assert set(by_line) == {10, 11, 12}
 
 
 def test_loops_that_step_on_whatever_happened_are_not_retry_loops():
