@@ -9,11 +9,13 @@ import signal
 import sys
 from collections.abc import Iterator
 from types import FrameType
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from infragap import __version__
 from infragap.errors import InfragapError, Interrupted, interrupt_cause
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM exits 143
 
@@ -37,24 +39,32 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="Run benchmark suites side by side and write a results file.",
         add_help=False,  # bench brings its own -h/--help, which can show one suite
     )
-    if not (argv and argv[0] in LIGHT_COMMANDS):
+    light = argv[0] if argv and argv[0] in LIGHT_COMMANDS else None
+    if light is None:
         from infragap import bench
 
         bench.add_arguments(bench_parser)
         bench_parser.set_defaults(func=bench.run_bench)
-    _add_optional_commands(commands)
+    _add_optional_commands(commands, light)
     return parser
 
 
-def _add_optional_commands(commands: argparse._SubParsersAction) -> None:
+def _add_optional_commands(commands: argparse._SubParsersAction, only: str | None) -> None:
+    """Add report, compare and migrate; only the one `only` names when it names one, so
+    `infragap migrate` does not import the report modules (and rich with them)."""
     # Each imports its heavy dependencies lazily and fail politely when they are missing.
-    from infragap.migrate.cli import add_migrate_command
-    from infragap.reports.cli import add_report_command
-    from infragap.reports.gate_cli import add_compare_command
+    if only in (None, "report"):
+        from infragap.reports.cli import add_report_command
 
-    add_report_command(commands)
-    add_compare_command(commands)
-    add_migrate_command(commands)
+        add_report_command(commands)
+    if only in (None, "compare"):
+        from infragap.reports.gate_cli import add_compare_command
+
+        add_compare_command(commands)
+    if only in (None, "migrate"):
+        from infragap.migrate.cli import add_migrate_command
+
+        add_migrate_command(commands)
 
 
 class _InterruptOnce:
@@ -86,18 +96,24 @@ def _interrupt_handlers() -> Iterator[None]:
             signal.signal(signum, signal.SIG_DFL if old is None else old)
 
 
+def _console() -> Console:
+    from rich.console import Console  # only an error or an interrupt prints through it
+
+    return Console(stderr=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    console = Console(stderr=True)
     args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     with _interrupt_handlers():
         try:
             return int(args.func(args))
         except InfragapError as error:
-            console.print(f"[red]error:[/] {error}")
+            _console().print(f"[red]error:[/] {error}")
             return 2
         except KeyboardInterrupt as interrupt:
             from infragap.processes import children_left_running
 
+            console = _console()
             cause = interrupt_cause(interrupt)
             left = children_left_running()
             if left:

@@ -10,6 +10,7 @@ can always offer `migrate`; the commands import the machinery when they run.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -107,10 +108,13 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _require_libcst() -> None:
+    # Finding it, not importing it: a scan that parses nothing never pays for LibCST.
     try:
-        import libcst  # noqa: F401 - only checking that it is there
-    except ImportError:
-        raise MissingDependency("LibCST (needed by infragap migrate)", "migrate") from None
+        found = sys.modules.get("libcst", True) and importlib.util.find_spec("libcst")
+    except (ImportError, ValueError):
+        found = None
+    if not found:
+        raise MissingDependency("LibCST (needed by infragap migrate)", "migrate")
 
 
 def _fail(err: InfragapError) -> int:

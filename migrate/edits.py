@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
 from infragap.migrate.analysis.statements import is_docstring, small_statements
 from infragap.migrate.source import Source
@@ -59,6 +57,10 @@ def add_imports(
     module: cst.Module, imports: Iterable[tuple[str, str | None, str | None]]
 ) -> cst.Module:
     """Add `import module` / `from module import obj [as asname]` where missing."""
+    # libcst.codemod costs 0.2 s to import: only apply needs it, not scan.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
     context = CodemodContext()
     for module_name, obj, asname in imports:
         AddImportsVisitor.add_needed_import(context, module_name, obj, asname)

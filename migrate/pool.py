@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -23,6 +22,8 @@ def run_all(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
     """
     if jobs <= 1 or len(items) <= 1:
         return [func(item) for item in items]
+    from concurrent.futures import ProcessPoolExecutor  # only a parallel run pays for it
+
     workers = min(jobs, len(items))
     chunk = max(1, len(items) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers) as pool:

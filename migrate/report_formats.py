@@ -5,17 +5,26 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from infragap import __version__
 from infragap.migrate.results import Finding
-from infragap.migrate.rules import RULES, Rule
 from infragap.migrate.scan import ScanReport
 from infragap.migrate.walk import left_out_line
 
+if TYPE_CHECKING:
+    from infragap.migrate.rules import Rule
+
 TOOL = "infragap-migrate"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _rule(rule_id: str) -> Rule:
+    # Imported on first use: a report with no finding needs no rule (nor LibCST).
+    from infragap.migrate.rules import RULES
+
+    return RULES.get(rule_id)
 
 
 def fix_hint(finding: Finding) -> str:
@@ -23,16 +32,16 @@ def fix_hint(finding: Finding) -> str:
     if finding.unfixable:
         return f"by hand: {finding.unfixable}"
     if not finding.fixes:
-        rule = RULES.get(finding.rule)
+        rule = _rule(finding.rule)
         return f"no codemod yet: {rule.planned}" if rule.planned else "by hand"
-    options = [f"--rule {fix} ({RULES.get(fix).kind})" for fix in finding.fixes]
+    options = [f"--rule {fix} ({_rule(fix).kind})" for fix in finding.fixes]
     return "infragap migrate apply " + ", or ".join(options)
 
 
 def format_text(report: ScanReport) -> str:
     out = []
     for f in report.findings:
-        why = RULES.get(f.rule).why
+        why = _rule(f.rule).why
         out.append(f"{f.path}:{f.line}:{f.column}: {f.rule}: {f.message}")
         out.append(f"    {f.code}")
         out.append(f"    why: {why}")
@@ -77,7 +86,7 @@ def format_json(report: ScanReport) -> str:
                 "column": f.column,
                 "code": f.code,
                 "message": f.message,
-                "why": RULES.get(f.rule).why,
+                "why": _rule(f.rule).why,
                 "fixes": list(f.fixes),
                 "unfixable": f.unfixable,
                 "fix": fix_hint(f),
@@ -126,14 +135,16 @@ def _location(path: str, line: int = 0, column: int = 0, snippet: str = "") -> d
 
 def format_sarif(report: ScanReport) -> str:
     """A SARIF 2.1.0 log with one run; paths are relative to the SRCROOT base id."""
+    from infragap.migrate.rules import RULES
+
     rules = [rule for _, rule in RULES]
     index = {rule.id: number for number, rule in enumerate(rules)}
     results = [
         {
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
-            "level": "note" if RULES.get(f.rule).kind == "report-only" else "warning",
-            "message": {"text": f"{f.message}. {RULES.get(f.rule).why} Fix: {fix_hint(f)}."},
+            "level": "note" if _rule(f.rule).kind == "report-only" else "warning",
+            "message": {"text": f"{f.message}. {_rule(f.rule).why} Fix: {fix_hint(f)}."},
             "locations": [_location(f.path, f.line, f.column, f.code)],
             "properties": {"fixes": list(f.fixes), "unfixable": f.unfixable},
         }

@@ -1,7 +1,9 @@
 """`migrate scan`: run every rule's finder over a repository and collect the findings.
 
 `scan()` does the walking and reading; `scan_file()` is the per-file worker. The
-formatters in `report_formats` are pure functions of the `ScanReport`.
+formatters in `report_formats` are pure functions of the `ScanReport`. The rules (and
+LibCST with them) are imported only once there is a file to read: a folder with no
+source file is scanned without them.
 """
 
 from __future__ import annotations
@@ -13,12 +15,9 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from infragap.migrate.analysis.trees import too_deep
 from infragap.migrate.files import load
 from infragap.migrate.pool import run_all
 from infragap.migrate.results import Finding
-from infragap.migrate.rules import RULES, run_find
-from infragap.migrate.source import NotPython, Source, syntax_problem
 from infragap.migrate.walk import Candidate, LeftOut, Skipped, explore
 
 
@@ -54,6 +53,10 @@ def count_lines(text: str) -> int:
 
 def scan_file(candidate: Candidate, rule_ids: tuple[str, ...]) -> FileScan:
     """All findings of the given rules in one file; never raises."""
+    from infragap.migrate.analysis.trees import too_deep
+    from infragap.migrate.rules import RULES, run_find
+    from infragap.migrate.source import NotPython, Source
+
     loaded = load(candidate.path)
     if loaded.text is None:
         return FileScan(candidate.rel, 0, skip=loaded.skip)
@@ -92,24 +95,27 @@ def _syntax_problem(text: str, path: str) -> str:
     try:
         ast.parse(text, filename=path)
     except (SyntaxError, ValueError):
+        from infragap.migrate.source import syntax_problem
+
         return syntax_problem(text, path)
     return ""
 
 
 def scan(path: Path, jobs: int = 1, rule_ids: tuple[str, ...] | None = None) -> ScanReport:
     """Scan a repository (or one file) with every rule, or the named ones."""
-    ids = tuple(rule_ids) if rule_ids else tuple(RULES.names())
-    for rule_id in ids:
-        RULES.get(rule_id)  # unknown ids fail here, with the list of known ones
+    if rule_ids:
+        _known(rule_ids)  # unknown ids fail here, before any walking
     started = time.perf_counter()
     discovery = explore(path)
     root, candidates, skipped = discovery.root, discovery.found, discovery.skipped
+    # Resolved here, in this process, so -j workers inherit the imported rules.
+    ids = _known(rule_ids) if candidates else ()
     results = run_all(partial(scan_file, rule_ids=ids), candidates, jobs)
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for result in results:
         for finding in result.findings:
             by_rule[finding.rule].append(finding)
-    findings = [f for rule_id in ids for f in RULES.get(rule_id).aggregate(by_rule[rule_id])]
+    findings = [f for rule_id in ids for f in _aggregate(rule_id, by_rule[rule_id])]
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))
     return ScanReport(
         root=str(root),
@@ -125,3 +131,19 @@ def scan(path: Path, jobs: int = 1, rule_ids: tuple[str, ...] | None = None) -> 
         errors=tuple(Skipped(r.rel, error) for r in results for error in r.errors),
         left_out=tuple(discovery.left_out),
     )
+
+
+def _known(rule_ids: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The ids asked for (every rule when none), each checked against the registry."""
+    from infragap.migrate.rules import RULES
+
+    ids = tuple(rule_ids) if rule_ids else tuple(RULES.names())
+    for rule_id in ids:
+        RULES.get(rule_id)  # unknown ids fail here, with the list of known ones
+    return ids
+
+
+def _aggregate(rule_id: str, findings: list[Finding]) -> list[Finding]:
+    from infragap.migrate.rules import RULES
+
+    return RULES.get(rule_id).aggregate(findings)

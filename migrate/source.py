@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from infragap.migrate.analysis.imports import import_aliases
 from infragap.migrate.analysis.names import module_bindings
+from infragap.migrate.analysis.positions import module_positions
 from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.walk import Language
 
@@ -86,13 +87,7 @@ class Source:
 
     @cached_property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        generate = getattr(PositionProvider(), "_gen", None)
-        if generate is None:  # the private shortcut is gone: take the public road
-            return wrapper.resolve(PositionProvider)
-        # wrapper.resolve() would add a second, empty traversal of the whole tree (libcst
-        # 1.x runs its batched visitor even with no batchable provider): half the cost.
-        return generate(wrapper)
+        return module_positions(self.module)
 
     @cached_property
     def lines(self) -> list[str]:

@@ -4,60 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 
 from infragap.migrate.analysis.imports import dotted
 from infragap.migrate.analysis.statements import small_statements, walk_statements
+from infragap.migrate.analysis.trees import children, preorder
 
-
-class _Reads(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)  # `a.b` reads `a`, never `b`
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)  # a keyword's name is not a read
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+# Subtrees whose names a read of the enclosing expression does not see.
+NOT_READ_HERE = frozenset({cst.Lambda, cst.FunctionDef, cst.ClassDef})
 
 
 def names_read(*nodes: cst.CSTNode | None) -> list[str]:
     """Names read by the nodes, in order, with repeats; nested defs and lambdas excluded."""
-    reads = _Reads()
-    for node in nodes:
-        if node is not None:
-            node.visit(reads)
-    return reads.names
+    found: list[str] = []
+    stack = [node for node in reversed(nodes) if node is not None]
+    while stack:
+        node = stack.pop()
+        kind = type(node)  # these node classes have no subclasses; `is` spares ABCMeta
+        if kind is cst.Name:
+            found.append(cast(cst.Name, node).value)
+        elif kind is cst.Attribute or kind is cst.Arg:
+            # `a.b` reads `a`, never `b`; a keyword is no read
+            stack.append(cast("cst.Attribute | cst.Arg", node).value)
+        elif kind not in NOT_READ_HERE:
+            stack.extend(reversed(children(node)))
+    return found
 
 
 def all_names(node: cst.CSTNode) -> list[str]:
     """Every Name in the node, lambdas and nested defs included, in order, once each."""
-
-    class Names(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.found: list[str] = []
-
-        def visit_Name(self, node: cst.Name) -> None:
-            self.found.append(node.value)
-
-    visitor = Names()
-    node.visit(visitor)
-    return list(dict.fromkeys(visitor.found))
+    found = (inner.value for inner in preorder(node) if isinstance(inner, cst.Name))
+    return list(dict.fromkeys(found))
 
 
 def mentions(node: cst.CSTNode, name: str) -> bool:

@@ -8,6 +8,7 @@ memory, not the interpreter's stack.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import libcst as cst
@@ -21,7 +22,77 @@ def preorder(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(children(current)))
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """`node.children`, read from the node's fields in source order.
+
+    LibCST's `children` visits the node, which rebuilds it (a constructor call and its
+    validation) every time; here a type's field order is learnt from such a visit, again
+    only when a node holds something in a field no visit has shown yet (a few node
+    types visit a field only when it is set).
+    """
+    known = _FIELD_ORDER.get(type(node))
+    if known is None or any(_holds_nodes(getattr(node, name)) for name in known[1]):
+        known = _learn(node, known[0] if known else ())
+    found: list[cst.CSTNode] = []
+    for name in known[0]:
+        value = getattr(node, name)
+        if _is_node(value):
+            found.append(value)
+        elif type(value) is tuple or type(value) is list:
+            found.extend(item for item in value if _is_node(item))
+    return found
+
+
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(value: object) -> bool:
+    # isinstance against CSTNode, an ABC, goes through ABCMeta in Python: far slower.
+    kind = type(value)
+    known = _NODE_TYPES.get(kind)
+    if known is None:
+        known = _NODE_TYPES[kind] = isinstance(value, cst.CSTNode)
+    return known
+
+
+# node type -> (the fields it visits, in source order; its other fields)
+_FIELD_ORDER: dict[type[cst.CSTNode], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _holds_nodes(value: object) -> bool:
+    if _is_node(value):
+        return True
+    return isinstance(value, (tuple, list)) and any(_is_node(item) for item in value)
+
+
+def _learn(node: cst.CSTNode, before: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    recorder = _FieldOrder()
+    node._visit_and_replace_children(recorder)
+    order = list(dict.fromkeys(recorder.fields))
+    for index, name in enumerate(before):  # a field seen before, not visited this time
+        if name not in order:
+            placed = [order.index(prev) + 1 for prev in before[:index] if prev in order]
+            order.insert(max(placed, default=0), name)
+    others = tuple(f.name for f in dataclasses.fields(node) if f.name not in order)
+    known = _FIELD_ORDER[type(node)] = (tuple(order), others)
+    return known
+
+
+class _FieldOrder(cst.CSTVisitor):
+    """Records the fields a node visits, in order (LibCST visits every node field, even
+    an empty one, save a few set only sometimes), without going below its children."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.fields.append(attribute)
 
 
 def too_deep(what: str = "") -> str:

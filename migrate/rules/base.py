@@ -27,7 +27,7 @@ from infragap.registry import Registry
 
 Kind = Literal["safe", "unsafe", "report-only"]
 Scope = Literal["file", "repository"]
-LANGUAGE_NAMES = {"python": "Python", "shell": "shell"}
+LANGUAGE_NAMES = {"python": "Python", "shell": "shell", "notebook": "notebook"}
 Options = Mapping[str, str]
 
 
@@ -122,7 +122,7 @@ RULE_ORDER: tuple[str, ...] = (
     "duplicated-preprocessing",  # report-only
     "flask-to-triton",  # unsafe
     "model-load-in-handler",  # safe
-    "per-request-client",  # report-only
+    "per-request-client",  # safe
     "preprocessing-to-feast",  # unsafe
     "retry-loop-to-tenacity",  # safe
     "shell-pipeline",  # report-only

@@ -29,7 +29,7 @@ from infragap.migrate.rules.shell_pipeline import MIGRATED, ShellPipeline
 from infragap.migrate.shell.evidence import (
     Workdir,
     decide_workdir,
-    env_values,
+    env_evidence,
     python_env_reads,
     shown,
     step_files,
@@ -213,7 +213,7 @@ def _with_environment(
                     reads.setdefault(var, where)
     if not reads:
         return translation
-    known = env_values(repository)
+    known, unread = env_evidence(repository)
     secrets = {var: value for var, value in known.items() if value.secret(var)}
     known = {var: value for var, value in known.items() if var not in secrets}
     carried = tuple(
@@ -230,6 +230,7 @@ def _with_environment(
         if var not in known
     )
     notes = list(translation.notes)
+    notes += [Note(1, f"environment evidence skipped: {why}") for why in unread]
     if carried:
         listed = ", ".join(f"{v.name} ({v.note.rsplit('set in ', 1)[-1]})" for v in carried)
         notes.append(Note(1, f"environment carried from the repository: {listed}"))

@@ -11,8 +11,9 @@ Two questions a script alone does not answer:
   settle it, the answer is a TODO and an option, never a silent guess.
 * **Environment variables set elsewhere.** The variables the steps read (`$NAME` in
   the script, `os.environ[...]`/`os.getenv(...)` in a step's code) that the script does
-  not set: a Dockerfile's `ENV` or a `.env` file may give their values; the others are
-  listed, so nobody finds out from a failed run.
+  not set: a Dockerfile's `ENV`, a `.env` file or a compose file's `environment:` and
+  `env_file:` may give their values; the others are listed, so nobody finds out from a
+  failed run.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from infragap.migrate.repository import CI_FOLDERS, RepositoryFiles
+from infragap.migrate.shell.docker import compose_environment, is_compose, run_folders
 from infragap.migrate.shell.steps import STEP
 
 FILE_SUFFIXES = (
@@ -183,9 +186,13 @@ def runs_of(script_path: str, repository: RepositoryFiles) -> dict[str, list[str
     found: dict[str, list[str]] = {}
     for document, text in sorted(repository.documents.items()):
         base = "" if document.startswith(CI_FOLDERS) else posixpath.dirname(document)
+        # A Dockerfile line runs where its WORKDIR is (None: in no repository folder).
+        folders = run_folders(document, text) if _is_dockerfile(document) else {}
         for number, line in enumerate(text.splitlines(), start=1):
             for match in pattern.finditer(line):
-                start = base
+                start = folders.get(number, base)
+                if start is None:
+                    continue
                 cds = CD_BEFORE.findall(line[: match.start()])
                 if cds:
                     start = posixpath.normpath(posixpath.join(base, cds[-1])).lstrip("./")
@@ -196,25 +203,63 @@ def runs_of(script_path: str, repository: RepositoryFiles) -> dict[str, list[str
     return found
 
 
+def _is_dockerfile(document: str) -> bool:
+    name = posixpath.basename(document).lower()
+    return name.startswith("dockerfile") or name.endswith(".dockerfile")
+
+
 def env_values(repository: RepositoryFiles) -> dict[str, EnvValue]:
-    """Values given to environment variables by Dockerfiles (`ENV`) and `.env` files."""
+    """Values given to environment variables by Dockerfiles (`ENV`), `.env` files and
+    compose files (`environment:`, `env_file:`)."""
+    return env_evidence(repository)[0]
+
+
+def env_evidence(repository: RepositoryFiles) -> tuple[dict[str, EnvValue], tuple[str, ...]]:
+    """`env_values`, and why a compose file (or an env_file it names) was not read."""
     found: dict[str, EnvValue] = {}
-    for document, text in sorted(repository.documents.items()):
+    problems: list[str] = []
+    # A compose file says what the container gets (its `environment:` over its env_files);
+    # then Dockerfiles and .env files, in path order. The first value found stands.
+    ordered = sorted(repository.documents.items(), key=lambda item: (not is_compose(item[0]), item))
+    for document, text in ordered:
         name = posixpath.basename(document).lower()
-        docker = name.startswith("dockerfile") or name.endswith(".dockerfile")
+        docker = _is_dockerfile(document)
         dotenv = name == ".env" or name.startswith(".env.") or name.endswith(".env")
+        if is_compose(document):
+            composed = compose_environment(document, text, partial(_env_file, repository))
+            for key, (value, where) in composed.values.items():
+                found.setdefault(key, EnvValue(value, where))
+            problems += composed.problems
+            continue
+        if dotenv:
+            for key, pair in _dotenv(document, text).items():
+                found.setdefault(key, EnvValue(*pair))
+            continue
         for number, line in _logical_lines(text, docker):
-            where = f"{document}:{number}"
-            if docker:
-                match = DOCKER_ENV.match(line)
-                if match:
-                    for key, value in _docker_pairs(match.group(1)):
-                        found.setdefault(key, EnvValue(value, where))
-            elif dotenv and not line.lstrip().startswith("#"):
-                match = DOTENV.match(line)
-                if match:
-                    found.setdefault(match.group(1), EnvValue(_unquote(match.group(2)), where))
+            match = DOCKER_ENV.match(line) if docker else None
+            if match:
+                for key, value in _docker_pairs(match.group(1)):
+                    found.setdefault(key, EnvValue(value, f"{document}:{number}"))
+    return found, tuple(problems)
+
+
+def _dotenv(document: str, text: str) -> dict[str, tuple[str, str]]:
+    """{name: (value, "file:line")} of a file of `KEY=value` lines."""
+    found: dict[str, tuple[str, str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = None if line.lstrip().startswith("#") else DOTENV.match(line)
+        if match:
+            found.setdefault(match.group(1), (_unquote(match.group(2)), f"{document}:{number}"))
     return found
+
+
+def _env_file(repository: RepositoryFiles, rel: str) -> dict[str, tuple[str, str]] | str:
+    text = repository.documents.get(rel)
+    if text is not None:
+        return _dotenv(rel, text)
+    if rel in repository.paths:
+        return "only files named like .env, NAME.env or .env.NAME are read"
+    return "no such file in the repository"
 
 
 def _logical_lines(text: str, joined: bool) -> list[tuple[int, str]]:

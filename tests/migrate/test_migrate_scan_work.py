@@ -1,0 +1,103 @@
+"""How `scan` does its work (not how fast): it imports the rules only for files to read,
+gives the same findings in worker processes, and places nodes as LibCST would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from infragap.migrate.analysis.names import all_names, names_read
+from infragap.migrate.analysis.positions import (
+    LeanPositions,
+    module_positions,
+    whole_module_positions,
+)
+from infragap.migrate.analysis.trees import children
+from infragap.migrate.scan import scan
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+WHAT_IS_IMPORTED = """
+import sys
+from infragap.cli import main
+code = main(["migrate", "scan", sys.argv[1]])
+print(code, *sorted(m for m in ("libcst", "infragap.migrate.rules", "rich") if m in sys.modules))
+"""
+
+
+def test_a_scan_of_a_folder_without_source_files_imports_no_rule_nor_libcst(tmp_path):
+    (tmp_path / "README.md").write_text("# nothing to migrate\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rows.csv").write_text("a,b\n1,2\n")
+    out = subprocess.run(
+        [sys.executable, "-c", WHAT_IS_IMPORTED, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_two_workers_find_what_one_process_finds(tmp_path):
+    one = scan(FIXTURES / "legacy_repo", jobs=1)
+    two = scan(FIXTURES / "legacy_repo", jobs=2)
+    assert one.findings and two.findings == one.findings
+    assert (two.files, two.lines, two.skipped, two.errors) == (
+        one.files,
+        one.lines,
+        one.skipped,
+        one.errors,
+    )
+
+
+PYTHON_FIXTURES = sorted(
+    path
+    for path in (FIXTURES / "legacy_repo").rglob("*.py")
+    if "site-packages" not in path.parts and path.name != "py2_report.py"
+)
+TRICKY = (
+    "x = 1; y = 2\r\n\n# a comment\n@deco\n\nasync def f(a, /, *b, c=1, **d) -> 'T':\n"
+    "    '''Doc\n    string.'''\n    return [\n        (lambda q: q)(i) for i in b if i  # why\n"
+    "    ]\n\nclass C(B, metaclass=M):\n    x: int = 1\n    if x: y = f'{x!r:>{w}}'\n"
+)
+
+
+@pytest.mark.parametrize("path", PYTHON_FIXTURES, ids=lambda path: path.name)
+def test_nodes_are_placed_where_libcst_places_them(path):
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError:
+        pytest.skip("not Python 3")
+    _same_places(module)
+
+
+def test_nodes_of_every_kind_of_statement_are_placed_where_libcst_places_them():
+    _same_places(cst.parse_module(TRICKY))
+
+
+def _same_places(module: cst.Module) -> None:
+    whole = whole_module_positions(module)
+    lean = module_positions(module)
+    assert isinstance(lean, LeanPositions)  # the self-check passed: the cheap way is used
+    assert len(lean) == len(whole)
+    assert all(lean[node] == whole[node] for node in whole)
+
+
+@pytest.mark.parametrize("text", [TRICKY, "f'{a}' f'{b:>{w}}' f'{c!r:{d}.{e}}'\n"])
+def test_children_are_libcsts_children_read_cheaply(text):
+    module = cst.parse_module(text)
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        assert children(node) == list(node.children)
+        stack.extend(node.children)
+
+
+def test_names_read_skip_attributes_keywords_and_nested_scopes():
+    expr = cst.parse_expression("f(a.b, key=c, *d, **e)[lambda x: g][h if i else j]")
+    assert names_read(expr) == ["f", "a", "c", "d", "e", "h", "i", "j"]
+    assert all_names(expr) == ["f", "a", "b", "key", "c", "d", "e", "x", "g", "h", "i", "j"]
