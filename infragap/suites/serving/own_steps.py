@@ -273,11 +273,23 @@ def measure_ceiling(run: OwnRun) -> None:
     batch = ((top or {}).get("triton") or {}).get("mean_batch_size")
     rows = max(1, round(batch or run.config["rows_per_request"]))
     seconds = 1.0 if run.config["quick"] else 5.0
+    # Triton's own thread count: more threads than cores on a busy box would make the
+    # bare model look slower than the server it is meant to bound.
+    threads = str(run.config["triton"]["torch_threads"])
     with run.ctx.console.status(f"in-process ceiling at batch {rows}"):
         answer = reference_process(
             run,
             "ceiling",
-            ["--count", "0", "--ceiling-rows", str(rows), "--ceiling-seconds", str(seconds)],
+            [
+                "--count",
+                "0",
+                "--threads",
+                threads,
+                "--ceiling-rows",
+                str(rows),
+                "--ceiling-seconds",
+                str(seconds),
+            ],
         )
     measured = answer["ceiling"] or {}
     ceiling = {
