@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,6 @@ class Signature:
     outputs: tuple[TensorSpec, ...] = ()
     source: str = ""
     """Where the inputs were read from (the ONNX file, a spec file, a sample request)."""
-    notes: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         return {
