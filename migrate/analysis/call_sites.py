@@ -19,7 +19,7 @@ import libcst as cst
 from infragap.migrate.analysis.handlers import find_handlers
 from infragap.migrate.analysis.imports import dotted
 from infragap.migrate.analysis.statements import small_statements, walk_statements
-from infragap.migrate.analysis.trees import too_deep
+from infragap.migrate.analysis.trees import too_deep, walk
 from infragap.migrate.source import NotPython, Source
 
 
@@ -96,7 +96,7 @@ class CallIndex:
                 continue
             try:
                 visitor = _Calls(source, present)
-                source.module.visit(visitor)
+                walk(source.module, visitor)
             except NotPython:
                 continue
             except RecursionError:

@@ -17,7 +17,7 @@ import libcst as cst
 
 from infragap.migrate.analysis.canonical import module_constants
 from infragap.migrate.analysis.imports import dotted
-from infragap.migrate.analysis.trees import preorder
+from infragap.migrate.analysis.trees import preorder, walk
 from infragap.migrate.source import Source
 
 # scikit-learn class -> the family of encodings it belongs to
@@ -54,7 +54,7 @@ class Encoding:
 def encodings(source: Source) -> list[Encoding]:
     """The encodings of named columns in the file, in source order."""
     reader = _Reader(source)
-    source.module.visit(reader)
+    walk(source.module, reader)
     named = [column for column, _ in _column_mentions(source)]
     found = []
     for encoding in reader.found:

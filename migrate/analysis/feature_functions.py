@@ -19,6 +19,7 @@ from infragap.migrate.analysis.canonical import module_constants
 from infragap.migrate.analysis.feature_values import Feature, FeatureReader, string_index
 from infragap.migrate.analysis.names import all_names, param_names
 from infragap.migrate.analysis.statements import is_docstring, only_small, walk_statements
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.source import Source
 
 DEPRECATED = "infragap migrate: preprocessing-to-feast"  # the mark on a migrated function
@@ -238,7 +239,7 @@ def _keys_and_times(
     keys: list[str] = []
     times: list[str] = []
     strings = _Strings()
-    func.body.visit(strings)
+    walk(func.body, strings)
     for method, values in strings.by_method:
         if method in ("groupby", "set_index", "merge", "join"):
             keys.extend(v for v in values if not TIME.search(v))

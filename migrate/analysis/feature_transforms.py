@@ -22,6 +22,7 @@ from infragap.migrate.analysis.transform_data import (
     keyword,
     strings_of,
 )
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.source import Source
 
 PANDAS = frozenset({"pandas.cut", "pandas.qcut", "pandas.get_dummies", "pandas.factorize"})
@@ -57,7 +58,7 @@ def is_transform(source: Source, call: cst.Call) -> bool:
 
 def feature_transforms(source: Source) -> list[Transform]:
     visitor = _Transforms(source)
-    source.module.visit(visitor)
+    walk(source.module, visitor)
     if not visitor.found:
         return []
     constants = module_constants(source)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.source import Source
 
 ROW_MODULES = frozenset({"pandas", "numpy", "math"})
@@ -87,7 +88,7 @@ class FeatureReader:
         self, name: str, stmt: cst.SimpleStatementLine, value: cst.BaseExpression, before: list[str]
     ) -> Feature:
         visitor = _Uses(self.frame)
-        value.visit(visitor)
+        walk(value, visitor)
         constants = tuple(n for n in dict.fromkeys(visitor.names) if n in self.constants)
         why = self._across_rows(value, visitor, constants)
         if not why and name in visitor.columns and name not in before:
@@ -185,11 +186,11 @@ class _Uses(cst.CSTVisitor):
         if isinstance(node.value, cst.Name) and node.value.value == self.frame:
             self.whole_frame = self.whole_frame or f"{self.frame}.{node.attr.value}"
             return False
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -208,7 +209,7 @@ def _calls(value: cst.CSTNode) -> list[cst.Call]:
             self.found.append(node)
 
     visitor = Calls()
-    value.visit(visitor)
+    walk(value, visitor)
     return visitor.found
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 import libcst as cst
 
 from infragap.migrate.analysis.handlers import find_handlers
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.notebooks import is_notebook
 from infragap.migrate.source import Source
 
@@ -69,5 +70,5 @@ def _methods_and_calls(module: cst.Module) -> set[str]:
                     self.found.add(f"{func.value.value}.{func.attr.value}")
 
     calls = Calls()
-    module.visit(calls)
+    walk(module, calls)
     return calls.found

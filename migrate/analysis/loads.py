@@ -14,6 +14,7 @@ import libcst as cst
 from infragap.migrate.analysis.handlers import FRAMEWORKS, Handler, find_handlers
 from infragap.migrate.analysis.names import Binding, bindings, names_read, param_names
 from infragap.migrate.analysis.statements import only_small, small_statements, walk_statements
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.source import Source
 
 REQUEST_GLOBALS = frozenset({"request", "g", "session"})
@@ -152,7 +153,7 @@ class _CallsIn(cst.CSTVisitor):
 
 def calls_in(func: cst.FunctionDef) -> list[tuple[cst.Call, tuple[cst.CSTNode, ...]]]:
     visitor = _CallsIn()
-    func.body.visit(visitor)
+    walk(func.body, visitor)
     return visitor.calls
 
 
@@ -453,7 +454,7 @@ def _mutation(
     """How the handler changes `target` in place ("" when it does not), outside `skip`
     (the statements that build it, which are hoisted with the load)."""
     visitor = _Mutations(source, target, skip or set())
-    handler.func.body.visit(visitor)
+    walk(handler.func.body, visitor)
     return visitor.found
 
 

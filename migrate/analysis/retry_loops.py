@@ -14,6 +14,7 @@ import libcst as cst
 
 from infragap.migrate.analysis.names import bindings, names_read
 from infragap.migrate.analysis.statements import child_blocks, only_small, walk_statements
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.source import Source
 
 SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep"})
@@ -58,7 +59,7 @@ def _is_retry_like(source: Source, loop: cst.For | cst.While) -> bool:
     the loop on whatever the outcome (`while day <= end: ...; day += month` is a walk
     over dates that waits between them, not a retry)."""
     visitor = _Sleeps(source)
-    loop.body.visit(visitor)
+    walk(loop.body, visitor)
     if not (visitor.found and visitor.has_try):
         return False
     body = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else []
@@ -126,7 +127,7 @@ def describe_bound(source: Source, loop: cst.For | cst.While, scope: cst.CSTNode
     for stmt in loop.body.body if isinstance(loop.body, cst.IndentedBlock) else ():
         if isinstance(stmt, cst.Try):
             for handler in stmt.handlers:
-                handler.body.visit(exits)
+                walk(handler.body, exits)
     return "until the except block gives up" if exits.found else "unbounded"
 
 
@@ -331,7 +332,7 @@ class _Flow(cst.CSTVisitor):
 def _awaits_or_yields(stmts: list[cst.BaseStatement]) -> bool:
     visitor = _Flow()
     for stmt in stmts:
-        stmt.visit(visitor)
+        walk(stmt, visitor)
     return visitor.found
 
 
@@ -369,7 +370,7 @@ def _except_body(source: Source, loop: RetryLoop, handler: cst.ExceptHandler) ->
     extras = stmts[: len(stmts) - tail]
     for stmt in extras:
         exits = _Exits()
-        stmt.visit(exits)
+        walk(stmt, exits)
         if exits.found or _awaits_or_yields([stmt]) or _sleep_call(source, stmt) is not None:
             return "the except block does more than log, wait and re-raise on the last attempt"
         if loop.var in names_read(stmt):

@@ -6,6 +6,7 @@ import re
 
 import libcst as cst
 
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.source import Source
 
 TORCH_DTYPES = {
@@ -89,7 +90,7 @@ def guess_dtype(source: Source, expr: cst.BaseExpression | None) -> str | None:
     if expr is None:
         return None
     visitor = _DtypeEvidence(source)
-    expr.visit(visitor)
+    walk(expr, visitor)
     return visitor.found
 
 
@@ -117,7 +118,7 @@ def model_name_from(source: Source, exprs: list[cst.BaseExpression], depth: int 
     constants = _module_constants(source)
     for expr in exprs:
         strings = _Strings()
-        expr.visit(strings)
+        walk(expr, strings)
         for value in strings.values:
             stem = _model_stem(value)
             if stem:

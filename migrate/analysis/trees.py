@@ -25,37 +25,75 @@ def preorder(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(reversed(children(current)))
 
 
-def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """`node.children`, read from the node's fields in source order.
+def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`node.visit(visitor)` for a visitor that only reads: the same `visit_*` and
+    `leave_*` calls in the same order (a `visit_*` returning False skips the children,
+    and the `leave_*` still comes), without LibCST rebuilding every node on the way
+    and without recursion."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+    while stack:
+        current, leaving = stack.pop()
+        if leaving:
+            visitor.on_leave(current)
+            continue
+        stack.append((current, True))
+        if visitor.on_visit(current):
+            stack.extend((child, False) for child in reversed(children(current)))
 
-    LibCST's `children` visits the node, which rebuilds it (a constructor call and its
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """`node.children` without whitespace, newlines and comments, read from the node's
+    fields in source order.
+
+    No analysis looks at layout, and it is half the nodes of a module. LibCST's
+    `children` visits the node, which rebuilds it (a constructor call and its
     validation) every time; here a type's field order is learnt from such a visit, again
     only when a node holds something in a field no visit has shown yet (a few node
     types visit a field only when it is set).
     """
     known = _FIELD_ORDER.get(type(node))
-    if known is None or any(_holds_nodes(getattr(node, name)) for name in known[1]):
+    if known is None or (known[1] and _unseen_nodes(node, known[1])):
         known = _learn(node, known[0] if known else ())
     found: list[cst.CSTNode] = []
     for name in known[0]:
         value = getattr(node, name)
-        if _is_node(value):
+        kind = type(value)
+        if kind is tuple or kind is list:
+            found.extend(item for item in value if _is_code(item))
+        elif _is_code(value):
             found.append(value)
-        elif type(value) is tuple or type(value) is list:
-            found.extend(item for item in value if _is_node(item))
     return found
 
 
-_NODE_TYPES: dict[type, bool] = {}
+# Layout: whitespace and comments hold no code, and nothing below them does either.
+LAYOUT = (
+    cst.SimpleWhitespace,
+    cst.ParenthesizedWhitespace,
+    cst.TrailingWhitespace,
+    cst.Newline,
+    cst.EmptyLine,
+    cst.Comment,
+)
+_CODE_TYPES: dict[type, bool] = {}
 
 
-def _is_node(value: object) -> bool:
-    # isinstance against CSTNode, an ABC, goes through ABCMeta in Python: far slower.
+def _is_code(value: object) -> bool:
+    """A node that is not layout. isinstance against CSTNode, an ABC, goes through
+    ABCMeta in Python, far slower than this lookup by type."""
     kind = type(value)
-    known = _NODE_TYPES.get(kind)
+    known = _CODE_TYPES.get(kind)
     if known is None:
-        known = _NODE_TYPES[kind] = isinstance(value, cst.CSTNode)
+        known = _CODE_TYPES[kind] = isinstance(value, cst.CSTNode) and kind not in LAYOUT
     return known
+
+
+def _unseen_nodes(node: cst.CSTNode, fields: tuple[str, ...]) -> bool:
+    """Whether a field the type's learnt order lacks holds a node this time."""
+    for name in fields:
+        value = getattr(node, name)
+        if type(value) is not str and _holds_nodes(value):
+            return True
+    return False
 
 
 # node type -> (the fields it visits, in source order; its other fields)
@@ -63,9 +101,9 @@ _FIELD_ORDER: dict[type[cst.CSTNode], tuple[tuple[str, ...], tuple[str, ...]]] =
 
 
 def _holds_nodes(value: object) -> bool:
-    if _is_node(value):
+    if _is_code(value):
         return True
-    return isinstance(value, (tuple, list)) and any(_is_node(item) for item in value)
+    return isinstance(value, (tuple, list)) and any(_is_code(item) for item in value)
 
 
 def _learn(node: cst.CSTNode, before: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -17,6 +17,7 @@ import libcst as cst
 from infragap.migrate.analysis.call_sites import CallSite, import_of
 from infragap.migrate.analysis.feature_functions import DEPRECATED, FeatureFunction
 from infragap.migrate.analysis.names import bindings
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.edits import (
     add_imports,
     blank_lines,
@@ -111,7 +112,7 @@ def _used_otherwise(edits: ModuleEdits, name: str) -> bool:
                 self.found = True
 
     reads = Reads()
-    edits.source.module.visit(reads)
+    walk(edits.source.module, reads)
     return reads.found
 
 

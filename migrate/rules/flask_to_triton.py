@@ -30,6 +30,7 @@ from infragap.migrate.analysis.loads import TORCH_KINDS, ModelLoad, handler_load
 from infragap.migrate.analysis.names import bindings
 from infragap.migrate.analysis.statements import only_small
 from infragap.migrate.analysis.tensors import guess_dtype, model_name_from
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.edits import (
     MARK,
     add_imports,
@@ -136,7 +137,7 @@ def _site(source: Source, load: ModelLoad) -> _Site:
         site.blocker = "the model is not loaded by a plain `model = ...` statement"
         return site
     uses = _Uses(target)
-    load.handler.func.body.visit(uses)
+    walk(load.handler.func.body, uses)
     site.calls = uses.calls
     site.drop = [load.statement, *uses.settle]
     accounted = 1 + len(uses.calls) + uses.settle_names
@@ -181,11 +182,11 @@ class _Uses(cst.CSTVisitor):
             self.names += 1
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
+        walk(node.value, self)
         return False
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:

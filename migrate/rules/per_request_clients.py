@@ -62,6 +62,7 @@ import libcst as cst
 from infragap.migrate.analysis.handlers import FRAMEWORKS, Handler, find_handlers
 from infragap.migrate.analysis.loads import REQUEST_GLOBALS, calls_in
 from infragap.migrate.analysis.names import Binding, all_names, bindings, names_read, param_names
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.edits import (
     MARK,
     add_imports,
@@ -317,7 +318,7 @@ class _ModuleFacts:
     @classmethod
     def of(cls, source: Source) -> _ModuleFacts:
         facts = cls(bindings(source.module.body))
-        source.module.visit(_ModuleChanges(source, facts))
+        walk(source.module, _ModuleChanges(source, facts))
         return facts
 
     def constant_problem(self, name: str) -> str:
@@ -524,7 +525,7 @@ class _Uses(cst.CSTVisitor):
 
 def _use_problem(source: Source, func: cst.FunctionDef, name: str) -> str:
     uses = _Uses(source, name)
-    func.body.visit(uses)
+    walk(func.body, uses)
     return uses.problem
 
 

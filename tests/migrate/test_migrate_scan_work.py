@@ -16,10 +16,17 @@ from infragap.migrate.analysis.positions import (
     module_positions,
     whole_module_positions,
 )
-from infragap.migrate.analysis.trees import children
+from infragap.migrate.analysis.trees import LAYOUT, children, walk
 from infragap.migrate.scan import scan
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+WALKED = """
+# a comment
+@deco(key=1)
+def f(a, *, b=2):  # trailing
+    g = lambda x: x + 1
+    return [h(y) for y in (a, b) if y], {"k": g}
+"""
 WHAT_IS_IMPORTED = """
 import sys
 from infragap.cli import main
@@ -88,13 +95,37 @@ def _same_places(module: cst.Module) -> None:
 
 
 @pytest.mark.parametrize("text", [TRICKY, "f'{a}' f'{b:>{w}}' f'{c!r:{d}.{e}}'\n"])
-def test_children_are_libcsts_children_read_cheaply(text):
+def test_children_are_libcsts_children_but_layout_read_cheaply(text):
     module = cst.parse_module(text)
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()
-        assert children(node) == list(node.children)
+        code = [child for child in node.children if not isinstance(child, LAYOUT)]
+        assert children(node) == code
         stack.extend(node.children)
+
+
+def test_a_walk_makes_the_calls_of_libcsts_visit_but_for_layout():
+    module = cst.parse_module(WALKED)
+
+    class Record(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.calls.append(f"visit {type(node).__name__}")
+            return not isinstance(node, cst.Lambda)  # a False must skip the children
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self.calls.append(f"leave {type(original_node).__name__}")
+
+    by_libcst, by_walk = Record(), Record()
+    module.visit(by_libcst)
+    walk(module, by_walk)
+    layout = {f"{way} {kind.__name__}" for kind in LAYOUT for way in ("visit", "leave")}
+    assert by_walk.calls == [call for call in by_libcst.calls if call not in layout]
+    assert "leave Lambda" in by_walk.calls
+    assert by_walk.calls.count("visit Param") == 2  # a and b; not the lambda's x
 
 
 def test_names_read_skip_attributes_keywords_and_nested_scopes():
