@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 import libcst as cst
 
@@ -24,7 +25,7 @@ from infragap.migrate.analysis.loads import (
     _is_none_test,
     calls_in,
 )
-from infragap.migrate.analysis.names import bindings, names_read, param_names
+from infragap.migrate.analysis.names import Binding, bindings, names_read, param_names
 from infragap.migrate.analysis.statements import small_statements, walk_statements
 from infragap.migrate.source import Source
 
@@ -99,7 +100,7 @@ def file_facts(source: Source) -> FileFacts:
     for func, owner in _functions(source.module, handler_funcs):
         name = f"{owner}.{func.name.value}" if owner else func.name.value
         facts = _facts(source, func, name, owner, classes, id(func) in handlers)
-        if facts.steps or facts.handler or facts.changes_self:
+        if facts is not None:
             functions[name] = facts
     return FileFacts(source.path, functions)
 
@@ -127,44 +128,82 @@ def _facts(
     owner: str,
     classes: set[str],
     handler: bool,
-) -> FunctionFacts:
-    # `self` counts as a parameter: what it holds came from some caller.
-    params = set(param_names(func))
-    local = bindings(func.body.body)
-    from_params = _derived(local, params)
-    request = {n for n in REQUEST_GLOBALS if _is_request_global(source, n, local)}
-    from_request = _derived(local, request)
-    instances = _instances(source, local, owner, classes)
+) -> FunctionFacts | None:
+    """The function's facts; None when a chain has nothing to learn from it."""
     steps: list[Step] = []
+    context = _Context(source, func, owner, classes)
     for call, stack in calls_in(func):
         qualname = source.qualname(call.func) or ""
-        read = names_read(call.func.value) if isinstance(call.func, cst.Attribute) else []
-        read += names_read(*call.args)
-        line = stack[-1] if stack and isinstance(stack[-1], cst.SimpleStatementLine) else None
-        kept = _kept_as(line, call)
-        common = {
-            "line": source.line_of(call),
-            "column": source.column_of(call),
-            "code": source.code(call.func),
-            "from_params": tuple(dict.fromkeys(n for n in read if n in from_params)),
-            "from_request": next((n for n in read if n in from_request), ""),
-            "kept_as": kept,
-            "statement": source.line_text(source.line_of(call)) if handler else "",
-        }
+        kind: dict[str, object]
         if qualname in LOADERS:
             if any(isinstance(node, cst.If) and _is_none_test(node.test) for node in stack):
                 continue  # `if model is None: model = load(...)`: loads once already
-            steps.append(Step(**common, loader=qualname))  # type: ignore[arg-type]
-            continue
-        target, imported = _target(source, call, owner, classes, instances)
-        if target:
-            steps.append(Step(**common, target=target, imported=imported))  # type: ignore[arg-type]
-    cached = any(
-        word in source.code(d.decorator).lower() for d in func.decorators for word in CACHE_WORDS
-    ) or any(b.kind == "global" for binds in local.values() for b in binds)
+            kind = {"loader": qualname}
+        else:
+            target, imported = _target(source, call, owner, classes, context)
+            if not target:
+                continue
+            kind = {"target": target, "imported": imported}
+        steps.append(Step(**context.common(call, stack, handler), **kind))  # type: ignore[arg-type]
     first = param_names(func)[:1]
     changes = _changes_self(source, func, first[0]) if owner and first else ""
+    if not (steps or handler or changes):
+        return None
+    cached = any(
+        word in source.code(d.decorator).lower() for d in func.decorators for word in CACHE_WORDS
+    ) or _has_global(func)
     return FunctionFacts(name, source.line_of(func.name), handler, tuple(steps), cached, changes)
+
+
+class _Context:
+    """A function's names: which carry its parameters or the request, and which hold
+    instances of known classes; each worked out the first time a call needs it."""
+
+    def __init__(self, source: Source, func: cst.FunctionDef, owner: str, classes: set[str]):
+        self.source, self.func, self.owner, self.classes = source, func, owner, classes
+
+    @cached_property
+    def local(self) -> dict[str, list[Binding]]:
+        return bindings(self.func.body.body)
+
+    @cached_property
+    def from_params(self) -> set[str]:
+        # `self` counts as a parameter: what it holds came from some caller.
+        return _derived(self.local, set(param_names(self.func)))
+
+    @cached_property
+    def from_request(self) -> set[str]:
+        source = self.source
+        request = {n for n in REQUEST_GLOBALS if _is_request_global(source, n, self.local)}
+        return _derived(self.local, request)
+
+    @cached_property
+    def instances(self) -> dict[str, str]:
+        return _instances(self.source, self.local, self.owner, self.classes)
+
+    def common(self, call: cst.Call, stack: list[cst.CSTNode], handler: bool) -> dict[str, object]:
+        source = self.source
+        read = names_read(call.func.value) if isinstance(call.func, cst.Attribute) else []
+        read += names_read(*call.args)
+        line = stack[-1] if stack and isinstance(stack[-1], cst.SimpleStatementLine) else None
+        return {
+            "line": source.line_of(call),
+            "column": source.column_of(call),
+            "code": source.code(call.func),
+            "from_params": tuple(dict.fromkeys(n for n in read if n in self.from_params)),
+            "from_request": next((n for n in read if n in self.from_request), ""),
+            "kept_as": _kept_as(line, call),
+            "statement": source.line_text(source.line_of(call)) if handler else "",
+        }
+
+
+def _has_global(func: cst.FunctionDef) -> bool:
+    """A `global` statement in the function's own body (not in nested defs)."""
+    return any(
+        isinstance(small, (cst.Global, cst.Nonlocal))
+        for stmt in walk_statements(func.body.body, into_defs=False)
+        for small in small_statements(stmt)
+    )
 
 
 def _changes_self(source: Source, func: cst.FunctionDef, self_name: str) -> str:
@@ -249,7 +288,7 @@ def _target(
     call: cst.Call,
     owner: str,
     classes: set[str],
-    instances: dict[str, str],
+    context: _Context,
 ) -> tuple[str, bool]:
     """What `call` calls, as (target, imported); ("", False) when it cannot be told."""
     func = call.func
@@ -270,7 +309,7 @@ def _target(
     receiver = func.value
     cls = ""
     if isinstance(receiver, cst.Name):
-        cls = instances.get(receiver.value, "")
+        cls = context.instances.get(receiver.value, "")
     elif isinstance(receiver, cst.Call):
         cls = _class_of(source, receiver.func, classes)
     if cls:
