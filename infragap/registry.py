@@ -11,7 +11,6 @@ import os
 import pkgutil
 import sys
 from collections.abc import Callable, Iterator
-from importlib import metadata
 from typing import Generic, TypeVar
 
 from infragap.errors import ConfigError
@@ -70,8 +69,11 @@ def import_plugins(package: str) -> None:
 def extension_modules(environ: dict[str, str] | None = None) -> list[str]:
     """Modules outside infragap that add plugins: the `infragap.plugins` entry points of
     installed distributions, then INFRAGAP_PLUGINS (comma-separated module names)."""
-    declared = metadata.entry_points(group=ENTRY_POINT_GROUP) if _may_declare_plugins() else ()
-    names = [ep.value for ep in declared]
+    names = []
+    if _may_declare_plugins():
+        from importlib import metadata  # reads every distribution: only when it must
+
+        names = [ep.value for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
     listed = (environ if environ is not None else os.environ).get(PLUGINS_ENV, "")
     names += [name.strip() for name in listed.split(",") if name.strip()]
     return names
