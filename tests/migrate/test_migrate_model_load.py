@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from infragap.migrate.rules import RULES
 from infragap.migrate.source import Source
 
@@ -430,3 +432,18 @@ def test_findings_say_why_a_site_cannot_be_fixed():
     assert finding.line == 7
     assert finding.code == "return str(joblib.load(n))"
     assert "handler argument `n`" in finding.unfixable
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("rows = json.loads(body)\n", False),  # no loader is called `loads`
+        ("files = downloads(folder)\n", False),
+        ("model = pickle.load(f)\n", True),
+        ("model = load_object(path)\n", True),  # a helper may load one call away
+        ("from torch import load as torch_load\n", True),
+        ("@app.route('/p')\ndef p():\n    return json.loads(x)\n", True),  # a handler
+    ],
+)
+def test_only_text_that_may_load_a_model_is_parsed_for_it(text, wanted):
+    assert RULES.get("model-load-in-handler").wants(text) is wanted
