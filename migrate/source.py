@@ -12,6 +12,7 @@ from libcst.metadata import CodeRange
 from infragap.migrate.analysis.imports import import_aliases
 from infragap.migrate.analysis.names import module_bindings
 from infragap.migrate.analysis.positions import module_positions
+from infragap.migrate.analysis.trees import preorder
 from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.walk import Language
 
@@ -68,6 +69,12 @@ class Source:
         except NotPython as err:
             return str(err)
         return ""
+
+    @cached_property
+    def nodes(self) -> list[cst.CSTNode]:
+        """Every node of the module but layout, in source order: one walk the analyses
+        share, where each used to walk the whole tree again."""
+        return list(preorder(self.module))
 
     @cached_property
     def aliases(self) -> dict[str, str]:

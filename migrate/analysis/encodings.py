@@ -11,13 +11,14 @@ come (a serving file that feeds request values straight to the model).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import libcst as cst
 
 from infragap.migrate.analysis.canonical import module_constants
 from infragap.migrate.analysis.imports import dotted
-from infragap.migrate.analysis.trees import preorder, walk
+from infragap.migrate.analysis.trees import walk
 from infragap.migrate.source import Source
 
 # scikit-learn class -> the family of encodings it belongs to
@@ -36,6 +37,7 @@ PIPELINES = frozenset({"sklearn.pipeline.Pipeline", "sklearn.pipeline.make_pipel
 COLUMN_TRANSFORMERS = frozenset(
     {"sklearn.compose.ColumnTransformer", "sklearn.compose.make_column_transformer"}
 )
+ENCODER_TEXT = re.compile("|".join(("get_dummies", "factorize", *ENCODERS)))
 EVERY_TEXT_COLUMN = "*"
 WHOLE_FRAME = "on the whole frame, so on every text column"
 
@@ -53,6 +55,8 @@ class Encoding:
 
 def encodings(source: Source) -> list[Encoding]:
     """The encodings of named columns in the file, in source order."""
+    if not ENCODER_TEXT.search(source.text):  # each encoding names one of them
+        return []
     reader = _Reader(source)
     walk(source.module, reader)
     named = [column for column, _ in _column_mentions(source)]
@@ -72,7 +76,7 @@ def encodings(source: Source) -> list[Encoding]:
 def raw_columns(source: Source) -> list[tuple[str, cst.CSTNode]]:
     """(column, first mention) of the columns the file names, when it transforms
     nothing at all (no `.transform`, no encoder, scaler or pipeline, loaded or built)."""
-    for node in preorder(source.module):
+    for node in source.nodes:
         if isinstance(node, cst.Name) and _transforming_name(node.value):
             return []
         if isinstance(node, cst.Attribute) and _transforming_name(node.attr.value):
@@ -96,7 +100,7 @@ def _column_mentions(source: Source) -> list[tuple[str, cst.CSTNode]]:
     """Strings the file uses as column names: `x["age"]`, `x.get("age")`, and lists of
     strings (`FEATURES = ["age", "income"]`, `columns=[...]`)."""
     found: list[tuple[str, cst.CSTNode]] = []
-    for node in preorder(source.module):
+    for node in source.nodes:
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             index = node.slice[0].slice
             if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):

@@ -15,7 +15,6 @@ from typing import Literal
 import libcst as cst
 
 from infragap.migrate.analysis.handlers import find_handlers
-from infragap.migrate.analysis.trees import walk
 from infragap.migrate.notebooks import is_notebook
 from infragap.migrate.source import Source
 
@@ -38,7 +37,7 @@ def file_role(source: Source) -> Role:
     by_name = _role_of_words(source.path)
     if by_name or is_notebook(source.path):
         return by_name or "training"
-    methods = _methods_and_calls(source.module)
+    methods = _methods_and_calls(source)
     if methods & {"fit", "fit_transform", "partial_fit"}:
         return "training"
     if "predict" in methods and methods & LOADERS:
@@ -55,20 +54,13 @@ def _role_of_words(path: str) -> Role:
     return "serving" if serving else "training"
 
 
-def _methods_and_calls(module: cst.Module) -> set[str]:
+def _methods_and_calls(source: Source) -> set[str]:
     """The method names called in the module, and the dotted names of loader calls."""
-
-    class Calls(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.found: set[str] = set()
-
-        def visit_Call(self, node: cst.Call) -> None:
+    found: set[str] = set()
+    for node in source.nodes:
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             func = node.func
-            if isinstance(func, cst.Attribute):
-                self.found.add(func.attr.value)
-                if isinstance(func.value, cst.Name):
-                    self.found.add(f"{func.value.value}.{func.attr.value}")
-
-    calls = Calls()
-    walk(module, calls)
-    return calls.found
+            found.add(func.attr.value)
+            if isinstance(func.value, cst.Name):
+                found.add(f"{func.value.value}.{func.attr.value}")
+    return found

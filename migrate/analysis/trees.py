@@ -9,7 +9,7 @@ memory, not the interpreter's stack.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import libcst as cst
 
@@ -28,8 +28,38 @@ def preorder(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     """`node.visit(visitor)` for a visitor that only reads: the same `visit_*` and
     `leave_*` calls in the same order (a `visit_*` returning False skips the children,
-    and the `leave_*` still comes), without LibCST rebuilding every node on the way
-    and without recursion."""
+    and the `leave_*` still comes), without LibCST rebuilding every node on the way,
+    without recursion, and without the layout no visitor of ours looks at."""
+    if type(visitor).on_visit is not _ON_VISIT or type(visitor).on_leave is not _ON_LEAVE:
+        _walk_overridden(node, visitor)
+        return
+    methods: dict[type, tuple[Callable | None, Callable | None]] = {}
+    stack: list[cst.CSTNode | tuple[Callable, cst.CSTNode]] = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is tuple:
+            current[0](current[1])  # a leave_* whose children are done
+            continue
+        kind = type(current)
+        found = methods.get(kind)
+        if found is None:
+            name = kind.__name__
+            found = methods[kind] = (
+                getattr(visitor, f"visit_{name}", None),
+                getattr(visitor, f"leave_{name}", None),
+            )
+        visit, leave = found
+        if leave is not None:
+            stack.append((leave, current))
+        if visit is None or visit(current) is not False:
+            stack.extend(reversed(children(current)))
+
+
+_ON_VISIT, _ON_LEAVE = cst.CSTVisitor.on_visit, cst.CSTVisitor.on_leave
+
+
+def _walk_overridden(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """`walk` for a visitor with its own on_visit/on_leave."""
     stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
     while stack:
         current, leaving = stack.pop()
@@ -42,10 +72,10 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """`node.children` without whitespace, newlines and comments, read from the node's
-    fields in source order.
+    """`node.children` without layout (whitespace, comments, punctuation), read from
+    the node's fields in source order.
 
-    No analysis looks at layout, and it is half the nodes of a module. LibCST's
+    No analysis looks at layout, and it is more than half the nodes of a module. LibCST's
     `children` visits the node, which rebuilds it (a constructor call and its
     validation) every time; here a type's field order is learnt from such a visit, again
     only when a node holds something in a field no visit has shown yet (a few node
@@ -65,7 +95,8 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
-# Layout: whitespace and comments hold no code, and nothing below them does either.
+# Layout: whitespace, comments and punctuation hold no code, nor does anything below
+# them. (Operators are not layout: `a + b` and `a - b` differ.)
 LAYOUT = (
     cst.SimpleWhitespace,
     cst.ParenthesizedWhitespace,
@@ -73,6 +104,17 @@ LAYOUT = (
     cst.Newline,
     cst.EmptyLine,
     cst.Comment,
+    cst.Comma,
+    cst.Dot,
+    cst.Colon,
+    cst.Semicolon,
+    cst.AssignEqual,
+    cst.LeftParen,
+    cst.RightParen,
+    cst.LeftSquareBracket,
+    cst.RightSquareBracket,
+    cst.LeftCurlyBrace,
+    cst.RightCurlyBrace,
 )
 _CODE_TYPES: dict[type, bool] = {}
 

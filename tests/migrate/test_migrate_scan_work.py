@@ -128,6 +128,41 @@ def test_a_walk_makes_the_calls_of_libcsts_visit_but_for_layout():
     assert by_walk.calls.count("visit Param") == 2  # a and b; not the lambda's x
 
 
+class Named(cst.CSTVisitor):
+    """A visitor the usual way: visit_*/leave_* methods for a few node types."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        self.calls.append("visit Lambda")
+        return False  # must skip the lambda's children
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.calls.append("leave Lambda")
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.calls.append(f"visit Name {node.value}")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append("visit Call")
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.calls.append("leave Call")
+
+    def leave_Comma(self, original_node: cst.Comma) -> None:
+        self.calls.append("leave Comma")  # layout: never walked
+
+
+def test_a_walk_calls_a_visitors_methods_as_libcsts_visit_does():
+    module = cst.parse_module(WALKED)
+    by_libcst, by_walk = Named(), Named()
+    module.visit(by_libcst)
+    walk(module, by_walk)
+    assert by_walk.calls == [call for call in by_libcst.calls if call != "leave Comma"]
+    assert "visit Name x" not in by_walk.calls and "visit Name g" in by_walk.calls
+
+
 def test_names_read_skip_attributes_keywords_and_nested_scopes():
     expr = cst.parse_expression("f(a.b, key=c, *d, **e)[lambda x: g][h if i else j]")
     assert names_read(expr) == ["f", "a", "c", "d", "e", "h", "i", "j"]
