@@ -37,7 +37,7 @@ def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     stack: list[cst.CSTNode | tuple[Callable, cst.CSTNode]] = [node]
     while stack:
         current = stack.pop()
-        if type(current) is tuple:
+        if isinstance(current, tuple):
             current[0](current[1])  # a leave_* whose children are done
             continue
         kind = type(current)
