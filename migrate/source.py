@@ -12,7 +12,7 @@ from libcst.metadata import CodeRange
 from infragap.migrate.analysis.imports import import_aliases
 from infragap.migrate.analysis.names import module_bindings
 from infragap.migrate.analysis.positions import module_positions
-from infragap.migrate.analysis.trees import preorder
+from infragap.migrate.analysis.trees import children
 from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.walk import Language
 
@@ -70,11 +70,29 @@ class Source:
             return str(err)
         return ""
 
-    @cached_property
+    @property
     def nodes(self) -> list[cst.CSTNode]:
         """Every node of the module but layout, in source order: one walk the analyses
         share, where each used to walk the whole tree again."""
-        return list(preorder(self.module))
+        return self._walked[0]
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The node `node` sits in (None for the module and for layout)."""
+        return self._walked[1].get(node)
+
+    @cached_property
+    def _walked(self) -> tuple[list[cst.CSTNode], dict[cst.CSTNode, cst.CSTNode]]:
+        nodes: list[cst.CSTNode] = []
+        parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        stack: list[cst.CSTNode] = [self.module]
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            below = children(node)
+            for child in below:
+                parents[child] = node
+            stack.extend(reversed(below))
+        return nodes, parents
 
     @cached_property
     def aliases(self) -> dict[str, str]:

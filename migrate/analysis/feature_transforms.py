@@ -8,6 +8,7 @@ DEPRECATED) are left out. What data each works on is read as `transform_data` sa
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -22,12 +23,13 @@ from infragap.migrate.analysis.transform_data import (
     keyword,
     strings_of,
 )
-from infragap.migrate.analysis.trees import walk
 from infragap.migrate.source import Source
 
 PANDAS = frozenset({"pandas.cut", "pandas.qcut", "pandas.get_dummies", "pandas.factorize"})
 WINDOWS = frozenset({"rolling", "expanding", "ewm"})
 MODULE_SCOPE = 0
+# Text each transform's call needs: its name, or the scikit-learn import it comes from.
+TRANSFORM_TEXT = re.compile(r"cut|get_dummies|factorize|rolling|expanding|ewm|sklearn")
 
 
 @dataclass(frozen=True)
@@ -57,28 +59,43 @@ def is_transform(source: Source, call: cst.Call) -> bool:
 
 
 def feature_transforms(source: Source) -> list[Transform]:
-    visitor = _Transforms(source)
-    walk(source.module, visitor)
-    if not visitor.found:
+    if not TRANSFORM_TEXT.search(source.text):
+        return []
+    reader = _Transforms(source)
+    for node in source.nodes:
+        if isinstance(node, cst.Call):
+            reader.call(node)
+        elif isinstance(node, cst.Assign):
+            reader.assign(node)
+        elif isinstance(node, cst.Tuple):
+            reader.transformer_part(node)
+    if not reader.found:
         return []
     constants = module_constants(source)
     found = []
-    for call, operation, inputs, targets, listed in visitor.found:
+    for call, operation, inputs, targets, listed in reader.found:
         if operation[0].isupper():  # a scikit-learn class: its data is what it is fitted on
-            inputs = visitor.applied_to(call)
+            inputs = reader.applied_to(call)
         named = strings_of(listed, constants) if listed is not None else []
         columns, keys = data_keys(inputs, targets, constants, named)
         found.append(Transform(call, operation, tuple(columns), tuple(keys)))
     return found
 
 
-class _Transforms(cst.CSTVisitor):
+@dataclass(frozen=True)
+class _Context:
+    scope: int  # the innermost function's id, or MODULE_SCOPE
+    targets: tuple[cst.BaseExpression, ...]  # of the innermost assignment holding the node
+    migrated: bool  # inside a function preprocessing-to-feast deprecated
+
+
+class _Transforms:
+    """Reads the file's nodes in source order; what holds a node is looked up only for
+    the calls and assignments that matter."""
+
     def __init__(self, source: Source) -> None:
         self.source = source
         self.found: list[tuple] = []  # call, operation, inputs, targets, `columns=` value
-        self.migrated = 0  # depth inside functions preprocessing-to-feast deprecated
-        self.scopes: list[int] = [MODULE_SCOPE]
-        self.targets: list[tuple[cst.BaseExpression, ...]] = [()]
         self.applied: dict[int, list[cst.BaseExpression]] = defaultdict(list)  # call id
         self.bound: dict[int, tuple[int, str]] = {}  # call id -> (scope, name)
         self.fits: dict[tuple[int, str], list[cst.BaseExpression]] = defaultdict(list)
@@ -93,32 +110,31 @@ class _Transforms(cst.CSTVisitor):
                     inputs += args
         return inputs
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        marks = (line.comment.value for line in node.leading_lines if line.comment)
-        self.migrated += any(DEPRECATED in mark for mark in marks)
-        self.scopes.append(id(node))
+    def context(self, node: cst.CSTNode) -> _Context:
+        scope, targets, migrated = MODULE_SCOPE, None, False
+        holder = self.source.parent(node)
+        while holder is not None:
+            if isinstance(holder, cst.Assign) and targets is None:
+                targets = tuple(t.target for t in holder.targets)
+            elif isinstance(holder, cst.FunctionDef):
+                scope = scope or id(holder)
+                marks = (line.comment.value for line in holder.leading_lines if line.comment)
+                migrated = migrated or any(DEPRECATED in mark for mark in marks)
+            holder = self.source.parent(holder)
+        return _Context(scope, targets or (), migrated)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        marks = (line.comment.value for line in original_node.leading_lines if line.comment)
-        self.migrated -= any(DEPRECATED in mark for mark in marks)
-        self.scopes.pop()
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.targets.append(tuple(t.target for t in node.targets))
+    def assign(self, node: cst.Assign) -> None:
         target = node.targets[0].target if len(node.targets) == 1 else None
         if isinstance(target, cst.Name) and isinstance(node.value, cst.Call):
-            self.bound[id(node.value)] = (self.scopes[-1], target.value)
+            self.bound[id(node.value)] = (self.context(node).scope, target.value)
 
-    def leave_Assign(self, original_node: cst.Assign) -> None:
-        self.targets.pop()
-
-    def visit_Tuple(self, node: cst.Tuple) -> None:
+    def transformer_part(self, node: cst.Tuple) -> None:
         # ColumnTransformer([("num", StandardScaler(), ["age", "income"])])
         values = [element.value for element in node.elements]
         if len(values) == 3 and isinstance(values[1], cst.Call):
             self.applied[id(values[1])].append(cst.Subscript(cst.Name("_"), [_index(values[2])]))
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def call(self, node: cst.Call) -> None:
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in FIT_METHODS:
             data = first_positional(node)
@@ -126,11 +142,14 @@ class _Transforms(cst.CSTVisitor):
                 if isinstance(func.value, cst.Call):  # StandardScaler().fit_transform(x)
                     self.applied[id(func.value)].append(data)
                 elif isinstance(func.value, cst.Name):  # scaler.fit_transform(x)
-                    self.fits[(self.scopes[-1], func.value.value)].append(data)
-        if self.migrated or not is_transform(self.source, node):
+                    self.fits[(self.context(node).scope, func.value.value)].append(data)
+        if not is_transform(self.source, node):
+            return
+        context = self.context(node)
+        if context.migrated:
             return
         qualname = self.source.qualname(func) or ""
-        targets = self.targets[-1]
+        targets = context.targets
         if qualname in PANDAS:
             first = first_positional(node)
             inputs = [first] if first is not None else []

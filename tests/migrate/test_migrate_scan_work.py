@@ -16,8 +16,9 @@ from infragap.migrate.analysis.positions import (
     module_positions,
     whole_module_positions,
 )
-from infragap.migrate.analysis.trees import LAYOUT, children, walk
+from infragap.migrate.analysis.trees import LAYOUT, children, preorder, walk
 from infragap.migrate.scan import scan
+from infragap.migrate.source import Source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WALKED = """
@@ -167,3 +168,14 @@ def test_names_read_skip_attributes_keywords_and_nested_scopes():
     expr = cst.parse_expression("f(a.b, key=c, *d, **e)[lambda x: g][h if i else j]")
     assert names_read(expr) == ["f", "a", "c", "d", "e", "h", "i", "j"]
     assert all_names(expr) == ["f", "a", "b", "key", "c", "d", "e", "x", "g", "h", "i", "j"]
+
+
+def test_a_sources_nodes_come_in_source_order_each_with_the_node_holding_it():
+    source = Source(WALKED)
+    assert source.nodes == list(preorder(source.module))
+    assert source.parent(source.module) is None
+    for node in source.nodes[1:]:
+        holder = source.parent(node)
+        assert holder is not None and any(child is node for child in children(holder))
+    call = next(node for node in source.nodes if isinstance(node, cst.Call))
+    assert isinstance(source.parent(call), cst.Decorator)
