@@ -7,10 +7,18 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 Block = cst.BaseSuite  # an indented block, or statements after the colon on one line
+# The statements that hold blocks. A set of exact types: most statements are simple, and
+# isinstance against LibCST's classes (ABCs) costs a Python call each.
+COMPOUND = frozenset(
+    (cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With)
+    + (cst.Match,)
+)
 
 
 def child_blocks(stmt: cst.CSTNode, into_defs: bool = True) -> Iterator[Block]:
     """The blocks directly inside a compound statement, in source order."""
+    if type(stmt) not in COMPOUND:
+        return
     if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
         if into_defs:
             yield stmt.body
