@@ -10,6 +10,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
+from infragap.migrate import pool
 from infragap.migrate.analysis.names import all_names, names_read
 from infragap.migrate.analysis.positions import (
     LeanPositions,
@@ -49,7 +50,8 @@ def test_a_scan_of_a_folder_without_source_files_imports_no_rule_nor_libcst(tmp_
     assert out.stdout.strip().splitlines()[-1] == "0"
 
 
-def test_two_workers_find_what_one_process_finds(tmp_path):
+def test_two_workers_find_what_one_process_finds(tmp_path, monkeypatch):
+    monkeypatch.setattr(pool, "ITEMS_PER_WORKER", 1)  # workers even for a small repository
     one = scan(FIXTURES / "legacy_repo", jobs=1)
     two = scan(FIXTURES / "legacy_repo", jobs=2)
     assert one.findings and two.findings == one.findings
@@ -179,3 +181,9 @@ def test_a_sources_nodes_come_in_source_order_each_with_the_node_holding_it():
         assert holder is not None and any(child is node for child in children(holder))
     call = next(node for node in source.nodes if isinstance(node, cst.Call))
     assert isinstance(source.parent(call), cst.Decorator)
+
+
+def test_a_few_files_are_read_in_this_process_even_with_jobs():
+    # A lambda cannot be sent to a worker process: this passes only in-process.
+    items = list(range(2 * pool.ITEMS_PER_WORKER - 1))
+    assert pool.run_all(lambda n: n * 2, items, jobs=2) == [n * 2 for n in items]
