@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
@@ -41,10 +41,12 @@ from infragap.migrate.edits import (
     parse_statements,
     with_leading,
 )
-from infragap.migrate.generators.triton_repo import TensorSpec, TritonModelSpec, render_repository
 from infragap.migrate.results import Finding, NewFile, Note, RuleResult
 from infragap.migrate.rules.base import Option, Options, Rule, rule
 from infragap.migrate.source import Source
+
+if TYPE_CHECKING:  # a scan never writes a repository: the generator loads on a fix
+    from infragap.migrate.generators.triton_repo import TritonModelSpec
 
 SETTLE_METHODS = frozenset({"eval", "to", "cpu", "cuda", "float", "half", "double"})
 INFER = "triton_infer"
@@ -122,6 +124,8 @@ class FlaskToTriton(Rule):
         spec = _spec(source, chosen[0], model_name, options, self)
         repository = self.option(options, "repository")
         module = _rewrite(source, chosen, spec, self.option(options, "triton_url"), repository)
+        from infragap.migrate.generators.triton_repo import render_repository
+
         files = tuple(
             NewFile(path, text) for path, text in render_repository(spec, repository).items()
         )
@@ -232,6 +236,8 @@ def _derive_name(source: Source, load: ModelLoad) -> str:
 
 
 def _spec(source: Source, site: _Site, name: str, options: Options, rule_: Rule) -> TritonModelSpec:
+    from infragap.migrate.generators.triton_repo import TensorSpec, TritonModelSpec
+
     local = bindings(site.load.handler.func.body.body)
     inputs = []
     for input_name, arg in zip(site.inputs, site.calls[0].args, strict=True):
