@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from infragap.migrate.analysis.trees import LAYOUT
+
 _MODULE = cst.Module(body=[])
 SHORT_SUBSCRIPT = 40
 
@@ -107,28 +109,5 @@ def _context(one: cst.CSTNode, other: cst.CSTNode, outer: Context) -> Context:
 
 
 def _parts(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """The children that carry meaning (no whitespace, commas, brackets)."""
-    return [
-        child
-        for child in node.children
-        if not isinstance(
-            child,
-            (
-                cst.BaseParenthesizableWhitespace,
-                cst.Comma,
-                cst.LeftParen,
-                cst.RightParen,
-                cst.LeftSquareBracket,
-                cst.RightSquareBracket,
-                cst.LeftCurlyBrace,
-                cst.RightCurlyBrace,
-                cst.Dot,
-                cst.AssignEqual,
-                cst.Colon,
-                cst.Comment,
-                cst.TrailingWhitespace,
-                cst.EmptyLine,
-                cst.Newline,
-            ),
-        )
-    ]
+    """The children that carry meaning (no whitespace, comments or punctuation)."""
+    return [child for child in node.children if not isinstance(child, LAYOUT)]

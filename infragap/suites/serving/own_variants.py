@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from infragap.ports import LOOPBACK, choose_port
-from infragap.processes import Child, Supervisor, http_ok, wait_until
+from infragap.processes import Child, Supervisor, wait_until
 from infragap.registry import Registry
 from infragap.suites.endpoint import Endpoint, process_tree
+from infragap.suites.serving.variants import start_flask
 from infragap.workloads.own_model.signature import Signature
 
 if TYPE_CHECKING:
@@ -47,14 +47,11 @@ OWN_VARIANTS: Registry[OwnStarter] = Registry("variant for your own model")
 
 
 def _naive_app(setup: OwnSetup, name: str, extra: Sequence[str]) -> Endpoint:
-    port = choose_port(setup.config["ports"].get(name), f"--{name}-port")
-    argv = [sys.executable, "-m", "infragap.naive.own_model_app", "--model"]
-    argv += [str(setup.model_file), "--signature", str(setup.signature_file)]
-    argv += ["--port", str(port), *extra]
-    child = setup.supervisor.start(name, argv)
-    url = f"http://{LOOPBACK}:{port}"
-    wait_until(http_ok(f"{url}/health"), child, APP_START_TIMEOUT_S, f"the {name} Flask app")
-    return Endpoint(name, "tensor-flask", url, process_tree(child))
+    args = ["--model", str(setup.model_file), "--signature", str(setup.signature_file), *extra]
+    ports = setup.config["ports"]
+    return start_flask(
+        setup.supervisor, ports, name, "infragap.naive.own_model_app", args, "tensor-flask"
+    )
 
 
 @OWN_VARIANTS.register("naive-reload")

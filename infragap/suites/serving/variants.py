@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,16 +37,28 @@ VariantStarter = Callable[[ServingSetup], Endpoint]
 VARIANTS: Registry[VariantStarter] = Registry("serving variant")
 
 
+def start_flask(
+    supervisor: Supervisor,
+    ports: Mapping[str, int | None],
+    variant: str,
+    module: str,
+    args: Sequence[str],
+    target: str = "flask",
+) -> Endpoint:
+    """One of infragap's naive Flask apps (`python -m module args --port P`) on a free
+    loopback port, or --<variant>-port; ready once /health answers."""
+    port = choose_port(ports.get(variant), f"--{variant}-port")
+    child = supervisor.start(variant, [sys.executable, "-m", module, *args, "--port", str(port)])
+    url = f"http://{LOOPBACK}:{port}"
+    wait_until(http_ok(f"{url}/health"), child, FLASK_START_TIMEOUT_S, f"the {variant} Flask app")
+    return Endpoint(variant, target, url, process_tree(child))
+
+
 def _start_flask(
     setup: ServingSetup, variant: str, module: str, extra: Sequence[str] = ()
 ) -> Endpoint:
-    port = choose_port(setup.config["ports"].get(variant), f"--{variant}-port")
-    argv = [sys.executable, "-m", module]
-    argv += ["--model", str(setup.model_file), "--port", str(port), *extra]
-    child = setup.supervisor.start(variant, argv)
-    url = f"http://{LOOPBACK}:{port}"
-    wait_until(http_ok(f"{url}/health"), child, FLASK_START_TIMEOUT_S, f"the {variant} Flask app")
-    return Endpoint(variant, "flask", url, process_tree(child))
+    args = ["--model", str(setup.model_file), *extra]
+    return start_flask(setup.supervisor, setup.config["ports"], variant, module, args)
 
 
 @VARIANTS.register("naive-reload")
