@@ -10,8 +10,17 @@ Block = cst.BaseSuite  # an indented block, or statements after the colon on one
 # The statements that hold blocks. A set of exact types: most statements are simple, and
 # isinstance against LibCST's classes (ABCs) costs a Python call each.
 COMPOUND = frozenset(
-    (cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With)
-    + (cst.Match,)
+    {
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.If,
+        cst.For,
+        cst.While,
+        cst.Try,
+        cst.TryStar,
+        cst.With,
+        cst.Match,
+    }
 )
 
 
