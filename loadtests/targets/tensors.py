@@ -110,34 +110,28 @@ WIRES = {
 }
 
 
-# The answer check of the template wire needs the response path, which is in the request
-# file: the Locust process reads that file once (`bodies`) and the checks use it from here.
-_STREAM: list[TensorRequests] = []
+def _target(wire: TensorWire) -> LoadTarget:
+    """The wire as a load target. Its answer check needs what the request file says (the
+    template wire's response path): the Locust process reads that file once, in
+    `bodies`, and keeps it here for the checks of this target alone."""
+    read: list[TensorRequests] = []
 
-
-def _bodies(wire: TensorWire) -> Callable[[Path, str], list[Body]]:
     def bodies(path: Path, _option: str) -> list[Body]:
         stream = read_requests_file(path)
-        _STREAM[:] = [stream]
+        read[:] = [stream]
         return [wire.encode(stream, r) for r in stream.requests]
 
-    return bodies
-
-
-def _answer_problem(wire: TensorWire) -> Callable[[Any, int], str | None]:
     def answer_problem(body: Any, _units: int) -> str | None:
-        if not _STREAM:
+        if not read:
             return None
         try:
-            found = wire.scores(_STREAM[0], body)
+            found = wire.scores(read[0], body)
         except (KeyError, TypeError, IndexError, StopIteration, ResponsePathError):
             return "HTTP 200 without the answer where it was expected"
         return None if found else "HTTP 200 with no numbers in the answer"
 
-    return answer_problem
+    return LoadTarget(wire.description, wire.path, bodies, answer_problem)
 
 
 for _name, _wire in WIRES.items():
-    TARGETS.register(_name)(
-        LoadTarget(_wire.description, _wire.path, _bodies(_wire), _answer_problem(_wire))
-    )
+    TARGETS.register(_name)(_target(_wire))
