@@ -9,7 +9,9 @@ memory, not the interpreter's stack.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import libcst as cst
 
@@ -85,12 +87,14 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     if known is None or (known[1] and _unseen_nodes(node, known[1])):
         known = _learn(node, known[0] if known else ())
     found: list[cst.CSTNode] = []
-    for name in known[0]:
-        value = getattr(node, name)
+    code = _CODE_TYPES  # answers by type once _is_code has seen the type
+    for value in known[2](node):
         kind = type(value)
         if kind is tuple or kind is list:
-            found.extend(item for item in value if _is_code(item))
-        elif _is_code(value):
+            for item in value:
+                if code.get(type(item)) or (type(item) not in code and _is_code(item)):
+                    found.append(item)
+        elif code.get(kind) or (kind not in code and _is_code(value)):
             found.append(value)
     return found
 
@@ -138,8 +142,12 @@ def _unseen_nodes(node: cst.CSTNode, fields: tuple[str, ...]) -> bool:
     return False
 
 
-# node type -> (the fields it visits, in source order; its other fields)
-_FIELD_ORDER: dict[type[cst.CSTNode], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+# node type -> (the fields it visits, in source order; its other fields; a function that
+# reads the first ones in one call)
+_FIELD_ORDER: dict[
+    type[cst.CSTNode],
+    tuple[tuple[str, ...], tuple[str, ...], Callable[[cst.CSTNode], tuple[Any, ...]]],
+] = {}
 
 
 def _holds_nodes(value: object) -> bool:
@@ -148,7 +156,9 @@ def _holds_nodes(value: object) -> bool:
     return isinstance(value, (tuple, list)) and any(_is_code(item) for item in value)
 
 
-def _learn(node: cst.CSTNode, before: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _learn(
+    node: cst.CSTNode, before: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], Callable[[cst.CSTNode], tuple[Any, ...]]]:
     recorder = _FieldOrder()
     node._visit_and_replace_children(recorder)
     order = list(dict.fromkeys(recorder.fields))
@@ -157,8 +167,17 @@ def _learn(node: cst.CSTNode, before: tuple[str, ...]) -> tuple[tuple[str, ...],
             placed = [order.index(prev) + 1 for prev in before[:index] if prev in order]
             order.insert(max(placed, default=0), name)
     others = tuple(f.name for f in dataclasses.fields(node) if f.name not in order)
-    known = _FIELD_ORDER[type(node)] = (tuple(order), others)
+    read = operator.attrgetter(*order) if len(order) > 1 else _one_or_none(order)
+    known = _FIELD_ORDER[type(node)] = (tuple(order), others, read)
     return known
+
+
+def _one_or_none(names: list[str]) -> Callable[[cst.CSTNode], tuple[Any, ...]]:
+    """What attrgetter does for two names and more: a tuple, here of one or none."""
+    if not names:
+        return lambda node: ()
+    name = names[0]
+    return lambda node: (getattr(node, name),)
 
 
 class _FieldOrder(cst.CSTVisitor):
