@@ -12,7 +12,7 @@ from libcst.metadata import CodeRange
 from infragap.migrate.analysis.imports import import_aliases
 from infragap.migrate.analysis.names import module_bindings
 from infragap.migrate.analysis.positions import module_positions
-from infragap.migrate.analysis.trees import children
+from infragap.migrate.analysis.trees import with_parents
 from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.walk import Language
 
@@ -82,17 +82,7 @@ class Source:
 
     @cached_property
     def _walked(self) -> tuple[list[cst.CSTNode], dict[cst.CSTNode, cst.CSTNode]]:
-        nodes: list[cst.CSTNode] = []
-        parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        stack: list[cst.CSTNode] = [self.module]
-        while stack:
-            node = stack.pop()
-            nodes.append(node)
-            below = children(node)
-            for child in below:
-                parents[child] = node
-            stack.extend(reversed(below))
-        return nodes, parents
+        return with_parents(self.module)
 
     @cached_property
     def aliases(self) -> dict[str, str]:

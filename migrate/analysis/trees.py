@@ -27,6 +27,23 @@ def preorder(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(reversed(children(current)))
 
 
+def with_parents(
+    node: cst.CSTNode,
+) -> tuple[list[cst.CSTNode], dict[cst.CSTNode, cst.CSTNode]]:
+    """`preorder(node)` as a list, and each node's parent (the root has none)."""
+    nodes: list[cst.CSTNode] = []
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        nodes.append(current)
+        below = children(current)
+        for child in below:
+            parents[child] = current
+        stack.extend(reversed(below))
+    return nodes, parents
+
+
 def walk(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     """`node.visit(visitor)` for a visitor that only reads: the same `visit_*` and
     `leave_*` calls in the same order (a `visit_*` returning False skips the children,
