@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from infragap.migrate.analysis.imports import import_aliases
 from infragap.migrate.analysis.names import module_bindings
-from infragap.migrate.analysis.positions import module_positions
+from infragap.migrate.analysis.starts import StartPositions
 from infragap.migrate.analysis.trees import with_parents
 from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.walk import Language
@@ -101,19 +99,19 @@ class Source:
         }
 
     @cached_property
-    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        return module_positions(self.module)
+    def _starts(self) -> StartPositions:
+        return StartPositions(self.module, self.text, self.parent)
 
     @cached_property
     def lines(self) -> list[str]:
         return self.text.splitlines()
 
     def line_of(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.line
+        return self._starts.start(node)[0]
 
     def column_of(self, node: cst.CSTNode) -> int:
         """1-based, as SARIF and editors count."""
-        return self.positions[node].start.column + 1
+        return self._starts.start(node)[1] + 1
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""

@@ -11,6 +11,7 @@ code differently: then PositionProvider does the work, as before.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Mapping
 from types import TracebackType
@@ -45,7 +46,7 @@ def whole_module_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange
 
 def module_positions(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
     """Every node's range, the cheap way when it gives PositionProvider's answers."""
-    if not _lean_works():
+    if not lean_works():
         return whole_module_positions(module)
     return LeanPositions(_lean_ranges(module))
 
@@ -83,10 +84,34 @@ def _lean_ranges(module: cst.Module) -> dict[cst.CSTNode, tuple[Point, Point]]:
     return recorder._computed
 
 
+class HeaderDone(Exception):
+    """The code generation of a compound statement reached its body: the header is done."""
+
+
+def header_ranges(
+    module: cst.Module, unit: cst.CSTNode, start: Point, indent: list[str], **how: Any
+) -> dict[cst.CSTNode, tuple[Point, Point]]:
+    """Each node's range in `unit` (a small statement, or a compound statement's
+    header), generating its code from `start` inside blocks indented by `indent`; `how`
+    as its parent would pass it (`is_elif=True`)."""
+    recorder = _Recorder()
+    state = _HeaderState(
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        provider=recorder,  # type: ignore[arg-type]
+        indent_tokens=indent,
+    )
+    state.unit, state.start = unit, start
+    with contextlib.suppress(HeaderDone):
+        unit._codegen(state, **how)
+    return recorder._computed
+
+
 _checked: list[bool] = []
 
 
-def _lean_works() -> bool:
+def lean_works() -> bool:
+    """Whether the lean state gives PositionProvider's answers in this LibCST release."""
     if not _checked:
         _checked.append(_same_as_libcst(cst.parse_module(SELF_CHECK)))
     return _checked[0]
@@ -122,6 +147,8 @@ class _Syntactic:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        if kind is not None:  # a header-only generation stopped at the body
+            return
         computed = self.state.provider._computed
         start = computed[self.start_node][0] if self.start_node is not None else self.start
         end = (
@@ -162,3 +189,28 @@ if PositionProvidingCodegenState is not None:
             end_node: cst.CSTNode | None = None,
         ) -> _Syntactic:
             return _Syntactic(self, node, start_node, end_node)
+
+    class _HeaderState(_LeanState):
+        """Positions from `start` on, where `unit`'s own code begins (after its leading
+        lines, indentation and decorators), up to its body."""
+
+        __slots__ = ("start", "unit")
+        start: Point
+        unit: cst.CSTNode
+
+        def before_codegen(self, node: cst.CSTNode) -> None:
+            if isinstance(node, cst.BaseSuite):
+                raise HeaderDone
+            super().before_codegen(node)
+
+        def record_syntactic_position(  # type: ignore[override]
+            self,
+            node: cst.CSTNode,
+            *,
+            start_node: cst.CSTNode | None = None,
+            end_node: cst.CSTNode | None = None,
+        ) -> _Syntactic:
+            if node is self.unit:
+                self.line, self.column = self.start
+                self.provider._computed.clear()  # decorators and leading lines: not placed
+            return super().record_syntactic_position(node, start_node=start_node, end_node=end_node)

@@ -69,9 +69,20 @@ def predict():
 
 
 def deep_module(parts: int = 2000) -> str:
-    """A generated module: one string made of thousands of implicitly concatenated
-    literals (one nesting level each in LibCST's tree), and a column assignment so
-    every feature rule reads it."""
+    """A generated module: a column assignment (so every feature rule reads it) whose
+    labels are one string made of thousands of implicitly concatenated literals (one
+    nesting level each in LibCST's tree)."""
+    lines = "\n".join(f'        "part {i}, "' for i in range(parts))
+    return (
+        "import pandas as pd\n\n\n"
+        "def fill(df):\n"
+        f'    df["text"] = pd.cut(df["n"], bins=[0, 1], labels=(\n{lines}\n    ))\n'
+        "    return df\n"
+    )
+
+
+def deep_elsewhere(parts: int = 2000) -> str:
+    """The deep string on a line of its own, away from what the rules read."""
     lines = "\n".join(f'    "part {i}, "' for i in range(parts))
     return (
         "import pandas as pd\n\n"
@@ -100,13 +111,28 @@ def _nested(count: int, last: str = "") -> tuple[cst.BaseExpression, cst.BaseExp
 def test_literal_checks_and_diffs_loop_instead_of_recursing():
     strings, _ = _nested(5000)
     assert is_literal(Source("x = 1\n"), strings)
-    assert "TEMPLATE" in module_constants(Source(deep_module()))
+    assert "TEMPLATE" in module_constants(Source(deep_elsewhere()))
     assert list(_target_names(cst.Tuple([cst.Element(cst.Name("a"))] * 3000))) == ["a"] * 3000
     _, shorter = _nested(300, last="b")
     _, original = _nested(300)
     assert differences(original, shorter) == [("a299", "b")]
 
 
+@pytest.fixture
+def deeper_than_python_goes(monkeypatch):
+    """Generated files (gen/, generated_*) hold statements past Python's recursion limit:
+    placing any node of theirs (LibCST generates its code) raises RecursionError."""
+    place = Source.line_of
+
+    def line_of(source: Source, node: cst.CSTNode) -> int:
+        if "gen" in Path(source.path).parts or "generated_" in source.path:
+            raise RecursionError("maximum recursion depth exceeded")
+        return place(source, node)
+
+    monkeypatch.setattr(Source, "line_of", line_of)
+
+
+@pytest.mark.usefixtures("deeper_than_python_goes")
 def test_a_file_too_deep_for_the_analysis_is_passed_over_and_the_rule_goes_on():
     fix = fix_sources(
         "preprocessing-to-feast",
@@ -145,6 +171,16 @@ def test_scan_passes_the_deep_file_over_for_one_rule_and_reports_the_rest(tmp_pa
     assert reasons["huge_templates.py"].startswith("Python parses it but LibCST cannot")
 
 
+def test_a_deep_string_away_from_what_the_rules_read_does_not_stop_them(tmp_path):
+    (tmp_path / "templates.py").write_text(deep_elsewhere())
+    (tmp_path / "features.py").write_text(deep_elsewhere().replace("TEMPLATE", "OTHER"))
+    report = scan(tmp_path, 1)
+    assert not report.errors and not report.skipped
+    found = {(f.rule, f.path) for f in report.findings}
+    assert ("duplicated-preprocessing", "templates.py") in found
+
+
+@pytest.mark.usefixtures("deeper_than_python_goes")
 def test_apply_with_a_deep_file_in_the_repository_still_migrates_the_pair(tmp_path, capsys):
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURES / "legacy_features", repo)

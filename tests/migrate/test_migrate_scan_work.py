@@ -17,6 +17,7 @@ from infragap.migrate.analysis.positions import (
     module_positions,
     whole_module_positions,
 )
+from infragap.migrate.analysis.starts import StartPositions
 from infragap.migrate.analysis.trees import LAYOUT, children, preorder, walk
 from infragap.migrate.scan import scan
 from infragap.migrate.source import Source
@@ -73,6 +74,18 @@ TRICKY = (
     "    '''Doc\n    string.'''\n    return [\n        (lambda q: q)(i) for i in b if i  # why\n"
     "    ]\n\nclass C(B, metaclass=M):\n    x: int = 1\n    if x: y = f'{x!r:>{w}}'\n"
 )
+HEADERS = (
+    "if a:\n\tpass\nelif (b and\n      c(d)):\n\tdel e, f\nelse: g(); h(\n  i)\n"
+    "try:\n    pass\nexcept (E,\n        F) as err:\n    raise G from err\n"
+    "else:\n    pass\nfinally:\n    global k\n"
+    "while l(m): n = 1 + \\\n    2\nelse:\n    pass\n"
+    "with o(p) as q, r(\n        s):\n    pass\n"
+    "@t.u(v=[w\n    for w in x])\n@y\ndef z(\n    aa=bb(cc),\n    *dd: ee,\n) -> ff:\n"
+    "    class GG(hh(\n        ii)):\n        jj = 'é' + kk('ü')  # ñ\n"
+    "\x0cmatch ll:\n    case [mm, *nn] if oo(pp):\n        qq(rr)\n    case _:\n        pass\n"
+    "async def ss():\n    async for tt in uu(): await vv\n    async with ww(): pass\n"
+    "@\\\n  xx(yy)\nclass ZZ: pass\n"
+)
 
 
 @pytest.mark.parametrize("path", PYTHON_FIXTURES, ids=lambda path: path.name)
@@ -85,8 +98,16 @@ def test_nodes_are_placed_where_libcst_places_them(path):
     _same_places(module)
 
 
-def test_nodes_of_every_kind_of_statement_are_placed_where_libcst_places_them():
-    _same_places(cst.parse_module(TRICKY))
+@pytest.mark.parametrize("text", [TRICKY, HEADERS], ids=["statements", "headers"])
+def test_nodes_of_every_kind_of_statement_are_placed_where_libcst_places_them(text):
+    _same_places(cst.parse_module(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["\ufeffx = f(1)\n", "x = 1\ry = f(\r  2)\r", TRICKY.replace("async ", "")]
+)
+def test_texts_cpython_may_count_otherwise_are_placed_where_libcst_places_them(text):
+    _same_places(cst.parse_module(text))
 
 
 def _same_places(module: cst.Module) -> None:
@@ -95,6 +116,14 @@ def _same_places(module: cst.Module) -> None:
     assert isinstance(lean, LeanPositions)  # the self-check passed: the cheap way is used
     assert len(lean) == len(whole)
     assert all(lean[node] == whole[node] for node in whole)
+    source = Source(module.code)
+    source.module = module  # the same nodes, walked
+    starts = StartPositions(module, module.code, source.parent)
+    if "\r" not in module.code.replace("\r\n", "") and "\ufeff" not in module.code:
+        assert starts._statements is not None  # the cheap way, statement by statement, is used
+    for node in source.nodes[1:]:  # in source order, after the module: one statement at a time
+        where = whole[node].start
+        assert starts.start(node) == (where.line, where.column), module.code_for_node(node)
 
 
 @pytest.mark.parametrize("text", [TRICKY, "f'{a}' f'{b:>{w}}' f'{c!r:{d}.{e}}'\n"])
