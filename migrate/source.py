@@ -100,18 +100,18 @@ class Source:
 
     @cached_property
     def _starts(self) -> StartPositions:
-        return StartPositions(self.module, self.text, self.parent)
+        return StartPositions(self.module, self.text)
 
     @cached_property
     def lines(self) -> list[str]:
         return self.text.splitlines()
 
     def line_of(self, node: cst.CSTNode) -> int:
-        return self._starts.start(node)[0]
+        return self._starts.start(node, self.parent)[0]
 
     def column_of(self, node: cst.CSTNode) -> int:
         """1-based, as SARIF and editors count."""
-        return self._starts.start(node)[1] + 1
+        return self._starts.start(node, self.parent)[1] + 1
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""

@@ -159,18 +159,22 @@ def _derived(source: Source, frame: str, column: str, value: cst.BaseExpression)
 def _bare_columns(expr: cst.BaseExpression, frame: str) -> cst.BaseExpression:
     """`frame["events_7d"]` written `events_7d` (when the name can be one)."""
 
-    class Bare(cst.CSTTransformer):
-        def leave_Subscript(
-            self, original_node: cst.Subscript, updated_node: cst.Subscript
-        ) -> cst.BaseExpression:
-            name = string_index(original_node)
-            on_frame = (
-                isinstance(original_node.value, cst.Name) and original_node.value.value == frame
-            )
-            if on_frame and name is not None and name.isidentifier() and not iskeyword(name):
-                return cst.Name(name, lpar=updated_node.lpar, rpar=updated_node.rpar)
-            return updated_node
-
-    result = expr.visit(Bare())
+    result = expr.visit(_Bare(frame))
     assert isinstance(result, cst.BaseExpression)
     return result
+
+
+class _Bare(cst.CSTTransformer):
+    def __init__(self, frame: str) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.BaseExpression:
+        name = string_index(original_node)
+        value = original_node.value
+        on_frame = isinstance(value, cst.Name) and value.value == self.frame
+        if on_frame and name is not None and name.isidentifier() and not iskeyword(name):
+            return cst.Name(name, lpar=updated_node.lpar, rpar=updated_node.rpar)
+        return updated_node

@@ -23,31 +23,34 @@ def normal(node: cst.CSTNode) -> str:
 
 
 def _strip(node: cst.CSTNode) -> cst.CSTNode:
-    class Strip(cst.CSTTransformer):
-        def leave_SimpleString(
-            self, original_node: cst.SimpleString, updated_node: cst.SimpleString
-        ) -> cst.SimpleString:
-            value = original_node.evaluated_value
-            if isinstance(value, bytes):
-                return updated_node
-            return updated_node.with_changes(value=_quoted(value))
-
-        def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
-            return updated_node.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-
-        def leave_TrailingWhitespace(
-            self, original_node: cst.TrailingWhitespace, updated_node: cst.TrailingWhitespace
-        ) -> cst.TrailingWhitespace:
-            return updated_node.with_changes(comment=None)
-
-        def leave_EmptyLine(
-            self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine
-        ) -> cst.EmptyLine:
-            return updated_node.with_changes(comment=None)
-
-    stripped = node.visit(Strip())
+    stripped = node.visit(_Strip())
     assert isinstance(stripped, cst.CSTNode)
     return stripped
+
+
+class _Strip(cst.CSTTransformer):
+    """Strings in one quoting, no trailing commas in calls, no comments."""
+
+    def leave_SimpleString(
+        self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+    ) -> cst.SimpleString:
+        value = original_node.evaluated_value
+        if isinstance(value, bytes):
+            return updated_node
+        return updated_node.with_changes(value=_quoted(value))
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+
+    def leave_TrailingWhitespace(
+        self, original_node: cst.TrailingWhitespace, updated_node: cst.TrailingWhitespace
+    ) -> cst.TrailingWhitespace:
+        return updated_node.with_changes(comment=None)
+
+    def leave_EmptyLine(
+        self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine
+    ) -> cst.EmptyLine:
+        return updated_node.with_changes(comment=None)
 
 
 def _quoted(text: str) -> str:

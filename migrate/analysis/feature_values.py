@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from infragap.migrate.analysis.trees import walk
+from infragap.migrate.analysis.trees import preorder, walk
 from infragap.migrate.source import Source
 
 ROW_MODULES = frozenset({"pandas", "numpy", "math"})
@@ -201,16 +201,7 @@ class _Uses(cst.CSTVisitor):
 
 
 def _calls(value: cst.CSTNode) -> list[cst.Call]:
-    class Calls(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.found: list[cst.Call] = []
-
-        def visit_Call(self, node: cst.Call) -> None:
-            self.found.append(node)
-
-    visitor = Calls()
-    walk(value, visitor)
-    return visitor.found
+    return [node for node in preorder(value) if isinstance(node, cst.Call)]
 
 
 def _argument(call: cst.Call, position: int, keyword: str) -> cst.BaseExpression | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -33,24 +34,23 @@ AST_NAMES = {"Del": ("Delete",), "ExceptStarHandler": ("ExceptHandler",)}
 
 
 class StartPositions:
-    """`start(node)`: where `node` starts, as LibCST's PositionProvider says."""
+    """`start(node, parent)`: where `node` starts, as LibCST's PositionProvider says;
+    `parent` gives a node's parent. (Not kept: a source that holds these positions and
+    hands them its own method would make a cycle, which only the garbage collector frees.)
+    """
 
-    def __init__(
-        self,
-        module: cst.Module,
-        text: str,
-        parent: Callable[[cst.CSTNode], cst.CSTNode | None],
-    ) -> None:
+    def __init__(self, module: cst.Module, text: str) -> None:
         self._module = module
-        self._parent = parent
         self._known: dict[cst.CSTNode, Point] = {}
         self._whole: Mapping[cst.CSTNode, CodeRange] | None = None
         self._statements = statement_starts(module, text) if lean_works() else None
 
-    def start(self, node: cst.CSTNode) -> Point:
+    def start(
+        self, node: cst.CSTNode, parent: Callable[[cst.CSTNode], cst.CSTNode | None]
+    ) -> Point:
         known = self._known.get(node)
         if known is None and self._statements is not None:
-            known = self._statements.get(node) or self._from_statement(node)
+            known = self._statements.get(node) or self._from_statement(node, parent)
         if known is None:
             if self._whole is None:
                 self._whole = module_positions(self._module)
@@ -58,109 +58,113 @@ class StartPositions:
             return position.line, position.column
         return known
 
-    def _from_statement(self, node: cst.CSTNode) -> Point | None:
+    def _from_statement(
+        self, node: cst.CSTNode, parent: Callable[[cst.CSTNode], cst.CSTNode | None]
+    ) -> Point | None:
         """Generate the code of the statement that holds `node`, from its known start."""
         assert self._statements is not None
         unit: cst.CSTNode | None = node
         while unit is not None and unit not in self._statements:
-            unit = self._parent(unit)
+            unit = parent(unit)
         if unit is None or isinstance(unit, (cst.SimpleStatementLine, cst.Match)):
             return None
         indent: list[str] = []
-        above = self._parent(unit)
+        above = parent(unit)
         how = {"is_elif": True} if isinstance(above, cst.If) and above.orelse is unit else {}
         while above is not None:
             if isinstance(above, cst.IndentedBlock):
                 indent.append(self._module.default_indent if above.indent is None else above.indent)
-            above = self._parent(above)
+            above = parent(above)
         ranges = header_ranges(self._module, unit, self._statements[unit], indent[::-1], **how)
         self._known.update((inside, where) for inside, (where, _) in ranges.items())
         return self._known.get(node)
 
 
 def statement_starts(module: cst.Module, text: str) -> dict[cst.CSTNode, Point] | None:
-    """Every statement's start, and every except clause's, paired with CPython's parse;
-    None where the text or the two trees do not allow it."""
+    """Every statement's start, and every except clause's and decorator's, paired with
+    CPython's parse; None where the text or the two trees do not allow it."""
     if "\r" in text.replace("\r\n", "") or text.startswith("\ufeff"):
         return None  # CPython and LibCST may count these lines differently
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    lines = NEWLINES.split(text)
-    starts: dict[cst.CSTNode, Point] = {}
+    pairing = _Pairing(NEWLINES.split(text))
+    try:
+        paired = pairing.block(module.body, tree.body)
+    except RecursionError:
+        return None
+    return pairing.starts if paired else None
 
-    def point(node: ast.stmt | ast.excepthandler) -> Point:
-        line = lines[node.lineno - 1]
+
+class _Pairing:
+    """LibCST's statements beside CPython's, in order, with each one's start. (Methods,
+    not nested functions: two closures calling each other make a cycle that would keep
+    every tree alive until the garbage collector runs.)"""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.starts: dict[cst.CSTNode, Point] = {}
+
+    def point(self, node: ast.stmt | ast.excepthandler) -> Point:
+        line = self.lines[node.lineno - 1]
         column = node.col_offset
         if not line.isascii():  # CPython counts bytes of UTF-8, LibCST characters
             column = len(line.encode()[:column].decode(errors="replace"))
         return node.lineno, column
 
-    def pair(ours: cst.CSTNode, theirs: ast.AST) -> bool:
-        name = type(ours).__name__
-        if type(theirs).__name__ not in (name, "Async" + name, *AST_NAMES.get(name, ())):
-            return False
-        starts[ours] = point(theirs)  # type: ignore[arg-type]
-        if isinstance(ours, (cst.FunctionDef, cst.ClassDef)):
-            decorators = theirs.decorator_list  # type: ignore[attr-defined]
-            if len(decorators) != len(ours.decorators):
-                return False
-            at = starts[ours][1]  # a decorator's @ starts a line, indented as the def is
-            for decorator, expression in zip(ours.decorators, decorators, strict=True):
-                line = expression.lineno
-                if lines[line - 1][at : at + 1] == "@":  # not after a line continuation
-                    starts[decorator] = line, at
-        return _pair_inside(ours, theirs, pair_block, pair)
-
-    def pair_block(ours: Sequence[cst.CSTNode], theirs: Sequence[ast.AST]) -> bool:
+    def block(self, ours: Sequence[cst.CSTNode], theirs: Sequence[ast.AST]) -> bool:
         flat: list[cst.CSTNode] = []
         for statement in ours:
             if isinstance(statement, cst.SimpleStatementLine):
                 flat.extend(statement.body)
             else:
                 flat.append(statement)
-        if len(flat) != len(theirs) or not all(map(pair, flat, theirs)):
+        if len(flat) != len(theirs) or not all(map(self.pair, flat, theirs)):
             return False
         for statement in ours:
             if isinstance(statement, cst.SimpleStatementLine):
-                starts[statement] = starts[statement.body[0]]
+                self.starts[statement] = self.starts[statement.body[0]]
         return True
 
-    try:
-        paired = pair_block(module.body, tree.body)
-    except RecursionError:
-        return None
-    return starts if paired else None
-
-
-def _pair_inside(
-    ours: cst.CSTNode,
-    theirs: ast.AST,
-    pair_block: Callable[[Sequence[cst.CSTNode], Sequence[ast.AST]], bool],
-    pair: Callable[[cst.CSTNode, ast.AST], bool],
-) -> bool:
-    """Pair the blocks inside a compound statement (or except clause) with CPython's."""
-    if isinstance(ours, (cst.BaseSmallStatement, cst.Match)):
-        return True  # nothing inside to pair (a match's cases are placed the whole way)
-    body = getattr(ours, "body", None)
-    if body is not None and not pair_block(_suite(body), theirs.body):  # type: ignore[attr-defined]
-        return False
-    if isinstance(ours, (cst.Try, cst.TryStar)):
-        if len(ours.handlers) != len(theirs.handlers):  # type: ignore[attr-defined]
+    def pair(self, ours: cst.CSTNode, theirs: ast.AST) -> bool:
+        name = type(ours).__name__
+        if type(theirs).__name__ not in (name, "Async" + name, *AST_NAMES.get(name, ())):
             return False
-        if not all(map(pair, ours.handlers, theirs.handlers)):  # type: ignore[attr-defined]
+        self.starts[ours] = self.point(theirs)  # type: ignore[arg-type]
+        if isinstance(ours, (cst.FunctionDef, cst.ClassDef)) and not self.decorators(
+            ours,
+            theirs.decorator_list,  # type: ignore[attr-defined]
+        ):
             return False
-    orelse = getattr(ours, "orelse", None)
-    if isinstance(orelse, cst.If):
-        return len(theirs.orelse) == 1 and pair(orelse, theirs.orelse[0])  # type: ignore[attr-defined]
-    if orelse is not None and not pair_block(_suite(orelse.body), theirs.orelse):  # type: ignore[attr-defined]
-        return False
-    finalbody = getattr(ours, "finalbody", None)
-    if finalbody is not None:
-        return pair_block(_suite(finalbody.body), theirs.finalbody)  # type: ignore[attr-defined]
-    return True
+        return self.inside(ours, theirs)
 
+    def decorators(self, ours: cst.FunctionDef | cst.ClassDef, theirs: list[ast.expr]) -> bool:
+        if len(theirs) != len(ours.decorators):
+            return False
+        at = self.starts[ours][1]  # a decorator's @ starts a line, indented as the def is
+        for decorator, expression in zip(ours.decorators, theirs, strict=True):
+            line = expression.lineno
+            if self.lines[line - 1][at : at + 1] == "@":  # not after a line continuation
+                self.starts[decorator] = line, at
+        return True
 
-def _suite(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
-    return suite.body
+    def inside(self, ours: cst.CSTNode, theirs: Any) -> bool:
+        """Pair the blocks inside a compound statement (or except clause)."""
+        if isinstance(ours, (cst.BaseSmallStatement, cst.Match)):
+            return True  # nothing inside to pair (a match's cases are placed the whole way)
+        body = getattr(ours, "body", None)
+        if body is not None and not self.block(body.body, theirs.body):
+            return False
+        if isinstance(ours, (cst.Try, cst.TryStar)) and not (
+            len(ours.handlers) == len(theirs.handlers)
+            and all(map(self.pair, ours.handlers, theirs.handlers))
+        ):
+            return False
+        orelse = getattr(ours, "orelse", None)
+        if isinstance(orelse, cst.If):
+            return len(theirs.orelse) == 1 and self.pair(orelse, theirs.orelse[0])
+        if orelse is not None and not self.block(orelse.body.body, theirs.orelse):
+            return False
+        finalbody = getattr(ours, "finalbody", None)
+        return finalbody is None or self.block(finalbody.body.body, theirs.finalbody)

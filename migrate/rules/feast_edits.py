@@ -99,21 +99,25 @@ def rename_call(edits: ModuleEdits, site: CallSite, function: FeatureFunction, t
 
 def _used_otherwise(edits: ModuleEdits, name: str) -> bool:
     """Whether the imported `name` is read in the file other than as a renamed callee."""
-    renamed = {id(call.func) for call in edits.calls}
-
-    class Reads(cst.CSTVisitor):
-        found = False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value == name and id(node) not in renamed:
-                self.found = True
-
-    reads = Reads()
+    reads = _Reads(name, {id(call.func) for call in edits.calls})
     walk(edits.source.module, reads)
     return reads.found
+
+
+class _Reads(cst.CSTVisitor):
+    """Whether `name` is read outside imports, other than by the nodes `renamed`."""
+
+    def __init__(self, name: str, renamed: set[int]) -> None:
+        super().__init__()
+        self.name, self.renamed = name, renamed
+        self.found = False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name and id(node) not in self.renamed:
+            self.found = True
 
 
 def apply(edits: ModuleEdits, repository: str) -> str:

@@ -3,6 +3,7 @@ gives the same findings in worker processes, and places nodes as LibCST would.""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,10 @@ from infragap.migrate.analysis.positions import (
 )
 from infragap.migrate.analysis.starts import StartPositions
 from infragap.migrate.analysis.trees import LAYOUT, children, preorder, walk
-from infragap.migrate.scan import scan
+from infragap.migrate.rules import RULES
+from infragap.migrate.scan import scan, scan_file
 from infragap.migrate.source import Source
+from infragap.migrate.walk import explore
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WALKED = """
@@ -62,6 +65,33 @@ def test_two_workers_find_what_one_process_finds(tmp_path, monkeypatch):
         one.skipped,
         one.errors,
     )
+
+
+def test_a_scan_leaves_its_syntax_trees_to_reference_counting():
+    """No reference cycle holds a tree: the collector, run rarely, has nothing to find."""
+    candidates = explore(FIXTURES / "legacy_repo").found
+    rule_ids = tuple(RULES.names())
+    scan_file(candidates[0], rule_ids)  # imports and caches, before counting
+    gc.collect()
+    gc.disable()
+    try:
+        for candidate in candidates:
+            scan_file(candidate, rule_ids)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, (cst.CSTNode, type))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []
+
+
+def test_a_run_collects_garbage_less_often_and_puts_the_setting_back():
+    before = gc.get_threshold()
+    during = pool.run_all(lambda _: gc.get_threshold()[0], [1, 2], jobs=1)
+    assert during == [pool.ALLOCATIONS_PER_COLLECTION] * 2
+    assert gc.get_threshold() == before
 
 
 PYTHON_FIXTURES = sorted(
@@ -118,12 +148,14 @@ def _same_places(module: cst.Module) -> None:
     assert all(lean[node] == whole[node] for node in whole)
     source = Source(module.code)
     source.module = module  # the same nodes, walked
-    starts = StartPositions(module, module.code, source.parent)
+    starts = StartPositions(module, module.code)
     if "\r" not in module.code.replace("\r\n", "") and "\ufeff" not in module.code:
         assert starts._statements is not None  # the cheap way, statement by statement, is used
     for node in source.nodes[1:]:  # in source order, after the module: one statement at a time
         where = whole[node].start
-        assert starts.start(node) == (where.line, where.column), module.code_for_node(node)
+        assert starts.start(node, source.parent) == (where.line, where.column), (
+            module.code_for_node(node)
+        )
 
 
 @pytest.mark.parametrize("text", [TRICKY, "f'{a}' f'{b:>{w}}' f'{c!r:{d}.{e}}'\n"])
