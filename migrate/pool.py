@@ -35,7 +35,8 @@ def run_all(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
             return [func(item) for item in items]
     from concurrent.futures import ProcessPoolExecutor  # only a parallel run pays for it
 
-    chunk = max(1, len(items) // (workers * 8))
+    # Small chunks: a worker given the last big chunk would leave the other one idle.
+    chunk = max(1, len(items) // (workers * 32))
     with ProcessPoolExecutor(max_workers=workers, initializer=_collect_less) as pool:
         return list(pool.map(func, items, chunksize=chunk))
 

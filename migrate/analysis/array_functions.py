@@ -113,6 +113,9 @@ def _operations(
     """(how many operations the body does, whether any of them is array work)."""
     count, array_work = 0, False
     for node in preorder(func.body):
+        kind = type(node)  # exact types: a miss of isinstance on LibCST's ABCs is slow
+        if kind is not cst.Call and kind not in COUNTED:
+            continue
         operator = getattr(node, "operator", None)
         if isinstance(node, (cst.BinaryOperation, cst.AugAssign)):
             count += isinstance(operator, (*ARITHMETIC, *AUGMENTED))
@@ -136,6 +139,7 @@ def _operations(
 
 
 _MODULE = cst.Module(body=[])
+COUNTED = frozenset({cst.BinaryOperation, cst.AugAssign, cst.Subscript, cst.Name})
 
 
 class _Rename(cst.CSTTransformer):

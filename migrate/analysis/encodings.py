@@ -77,9 +77,10 @@ def raw_columns(source: Source) -> list[tuple[str, cst.CSTNode]]:
     """(column, first mention) of the columns the file names, when it transforms
     nothing at all (no `.transform`, no encoder, scaler or pipeline, loaded or built)."""
     for node in source.nodes:
-        if isinstance(node, cst.Name) and _transforming_name(node.value):
+        kind = type(node)  # exact types: a miss of isinstance on LibCST's ABCs is slow
+        if kind is cst.Name and _transforming_name(node.value):  # type: ignore[attr-defined]
             return []
-        if isinstance(node, cst.Attribute) and _transforming_name(node.attr.value):
+        if kind is cst.Attribute and _transforming_name(node.attr.value):  # type: ignore[attr-defined]
             return []
     if any(qualname.startswith("sklearn.") for qualname in source.aliases.values()):
         return []
@@ -96,11 +97,16 @@ def _transforming_name(name: str) -> bool:
     )
 
 
+MENTIONS = frozenset({cst.Subscript, cst.Call, cst.List, cst.Tuple})
+
+
 def _column_mentions(source: Source) -> list[tuple[str, cst.CSTNode]]:
     """Strings the file uses as column names: `x["age"]`, `x.get("age")`, and lists of
     strings (`FEATURES = ["age", "income"]`, `columns=[...]`)."""
     found: list[tuple[str, cst.CSTNode]] = []
     for node in source.nodes:
+        if type(node) not in MENTIONS:  # exact types: isinstance misses are slow on ABCs
+            continue
         if isinstance(node, cst.Subscript) and len(node.slice) == 1:
             index = node.slice[0].slice
             if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):

@@ -58,7 +58,7 @@ def _methods_and_calls(source: Source) -> set[str]:
     """The method names called in the module, and the dotted names of loader calls."""
     found: set[str] = set()
     for node in source.nodes:
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if type(node) is cst.Call and isinstance(node.func, cst.Attribute):  # type: ignore[attr-defined]
             func = node.func
             found.add(func.attr.value)
             if isinstance(func.value, cst.Name):

@@ -84,6 +84,9 @@ def _lean_ranges(module: cst.Module) -> dict[cst.CSTNode, tuple[Point, Point]]:
     return recorder._computed
 
 
+SUITES = frozenset({cst.IndentedBlock, cst.SimpleStatementSuite})
+
+
 class HeaderDone(Exception):
     """The code generation of a compound statement reached its body: the header is done."""
 
@@ -199,7 +202,7 @@ if PositionProvidingCodegenState is not None:
         unit: cst.CSTNode
 
         def before_codegen(self, node: cst.CSTNode) -> None:
-            if isinstance(node, cst.BaseSuite):
+            if type(node) in SUITES:
                 raise HeaderDone
             super().before_codegen(node)
 
