@@ -54,7 +54,7 @@ def count_lines(text: str) -> int:
 def scan_file(candidate: Candidate, rule_ids: tuple[str, ...]) -> FileScan:
     """All findings of the given rules in one file; never raises."""
     from infragap.migrate.analysis.trees import too_deep
-    from infragap.migrate.rules import RULES, run_find
+    from infragap.migrate.rules import RULES
     from infragap.migrate.source import NotPython, Source
 
     loaded = load(candidate.path)
@@ -65,17 +65,15 @@ def scan_file(candidate: Candidate, rule_ids: tuple[str, ...]) -> FileScan:
     findings: list[Finding] = []
     errors: list[str] = []
     passed_over: list[str] = []  # rules that could not read this file
-    if candidate.language == "python" and not any(
-        RULES.get(rule_id).wants(loaded.text) for rule_id in rule_ids
-    ):
+    rules = [RULES.get(rule_id) for rule_id in rule_ids]
+    rules = [r for r in rules if candidate.language in r.languages and r.wants(loaded.text)]
+    if candidate.language == "python" and not rules:
         problem = _syntax_problem(loaded.text, candidate.rel)  # no rule will parse it
         return FileScan(candidate.rel, lines, skip=problem)
-    for rule_id in rule_ids:
-        rule = RULES.get(rule_id)
-        if candidate.language not in rule.languages:
-            continue
+    for rule in rules:
+        rule_id = rule.id
         try:
-            findings.extend(run_find(rule, source))
+            findings.extend(rule.find(source))
         except NotPython as err:
             return FileScan(candidate.rel, lines, skip=str(err))
         except RecursionError:  # the file's depth, not a rule bug: the other rules go on

@@ -14,7 +14,6 @@ from infragap.migrate.rules.base import (
     fix_sources,
     fix_text,
     register_in_order,
-    run_find,
     run_fix,
     run_fix_repository,
 )
@@ -31,7 +30,6 @@ __all__ = [
     "Rule",
     "fix_sources",
     "fix_text",
-    "run_find",
     "run_fix",
     "run_fix_repository",
 ]

@@ -4,9 +4,10 @@ A rule is a class registered with `@rule("rule-id")` in a module of this package
 named in `RULE_ORDER`, the order rules are listed and run in. It finds its pattern in a
 `Source` (`find`) and, if it is a codemod, rewrites it: one file at a time (`fix`), or,
 for a rule whose pattern spans files (`scope = "repository"`), all of them at once
-(`fix_repository`). All are pure: text in, plain data out, no disk. `run_fix`,
-`run_fix_repository` and `run_find` wrap them so an unexpected exception becomes a
-FAILED result instead of escaping, and output that does not parse is never returned.
+(`fix_repository`). All are pure: text in, plain data out, no disk. `run_fix` and
+`run_fix_repository` wrap them so an unexpected exception becomes a FAILED result
+instead of escaping, and output that does not parse is never returned (`scan_file`
+wraps `find` the same way).
 """
 
 from __future__ import annotations
@@ -186,13 +187,6 @@ def register_in_order() -> None:
     for found in in_order(dict(_FOUND), RULE_ORDER):
         RULES.register(found.id)(found)
     _in_order = True
-
-
-def run_find(rule_: Rule, source: Source) -> list[Finding]:
-    """Findings of one rule; NotPython propagates (the caller skips the file)."""
-    if not rule_.wants(source.text):
-        return []
-    return rule_.find(source)
 
 
 def run_fix(rule_: Rule, source: Source, options: Options) -> RuleResult:

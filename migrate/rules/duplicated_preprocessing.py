@@ -113,11 +113,16 @@ class DuplicatedPreprocessing(Rule):
         "the model serves on inputs it was not trained on (training/serving skew)."
     )
     fixes = ("preprocessing-to-feast",)
-    prefilter = re.compile(
-        r"\b(?:cut|qcut|get_dummies|factorize|rolling|expanding|ewm|numpy)\b|"
-        r"(?:Encoder|Scaler|KBinsDiscretizer|Binarizer)\b|"  # LabelEncoder, MinMaxScaler
-        r"\w\[\s*[rRuU]?[\"'][^\"'\n]+[\"']\s*\]\s*=[^=]"  # df["col"] = ...
+    # One search per alternative, the cheapest first: a pattern that starts with a
+    # literal ("[") is searched for by that literal, an alternation is tried everywhere.
+    prefilters = (
+        re.compile(r"\[\s*[rRuU]?[\"'][^\"'\n]+[\"']\s*\]\s*=[^=]"),  # df["col"] = ...
+        re.compile(r"(?:Encoder|Scaler|KBinsDiscretizer|Binarizer)\b"),  # MinMaxScaler
+        re.compile(r"\b(?:cut|qcut|get_dummies|factorize|rolling|expanding|ewm|numpy)\b"),
     )
+
+    def wants(self, text: str) -> bool:
+        return any(prefilter.search(text) for prefilter in self.prefilters)
 
     def find(self, source: Source) -> list[Finding]:
         locate = Locator(self, source)
