@@ -6,7 +6,9 @@ statement, which makes it cost about five times the code generation itself, more
 the parse. `LeanPositions` records the same numbers as plain tuples, with the same code
 generation, and builds a `CodeRange` only for the nodes a rule asks about. A self-check
 against PositionProvider on first use guards against a LibCST release that generates
-code differently: then PositionProvider does the work, as before.
+code differently: then PositionProvider does the work, as before. `header_ranges` does
+the same for one statement, or a compound statement's header, from a known start
+(`starts` uses it so that most files never generate the whole module's code).
 """
 
 from __future__ import annotations
@@ -191,7 +193,11 @@ if PositionProvidingCodegenState is not None:
             start_node: cst.CSTNode | None = None,
             end_node: cst.CSTNode | None = None,
         ) -> _Syntactic:
+            self._entering(node)
             return _Syntactic(self, node, start_node, end_node)
+
+        def _entering(self, node: cst.CSTNode) -> None:
+            """Called where `node`'s own code begins."""
 
     class _HeaderState(_LeanState):
         """Positions from `start` on, where `unit`'s own code begins (after its leading
@@ -206,14 +212,7 @@ if PositionProvidingCodegenState is not None:
                 raise HeaderDone
             super().before_codegen(node)
 
-        def record_syntactic_position(  # type: ignore[override]
-            self,
-            node: cst.CSTNode,
-            *,
-            start_node: cst.CSTNode | None = None,
-            end_node: cst.CSTNode | None = None,
-        ) -> _Syntactic:
+        def _entering(self, node: cst.CSTNode) -> None:
             if node is self.unit:
                 self.line, self.column = self.start
                 self.provider._computed.clear()  # decorators and leading lines: not placed
-            return super().record_syntactic_position(node, start_node=start_node, end_node=end_node)
