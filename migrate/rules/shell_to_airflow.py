@@ -19,26 +19,18 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from infragap.migrate.generators.airflow_dag import TODO, Variable, render_dag
 from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.results import Finding, NewFile, Note, RepositoryFix, RuleResult, Status
 from infragap.migrate.rules.base import Option, Options, Rule, rule
 from infragap.migrate.rules.shell_pipeline import MIGRATED, ShellPipeline
-from infragap.migrate.shell.evidence import (
-    Workdir,
-    decide_workdir,
-    env_evidence,
-    python_env_reads,
-    shown,
-    step_files,
-)
 from infragap.migrate.shell.steps import shell_steps
-from infragap.migrate.shell.syntax import NotShell, Script, parse_script, require_parser
-from infragap.migrate.shell.translate import Translation, translate
-from infragap.migrate.shell.words import SCRIPT_DIR
 from infragap.migrate.source import Source
+
+if TYPE_CHECKING:  # the translation is imported when a script is migrated, not for a scan
+    from infragap.migrate.shell.syntax import Script
+    from infragap.migrate.shell.translate import Translation
 
 MARK = MIGRATED
 WORKDIR = "WORKDIR"  # the DAG's name for the folder the steps start in
@@ -84,6 +76,8 @@ class ShellToAirflow(Rule):
     }
 
     def require(self) -> None:
+        from infragap.migrate.shell.syntax import require_parser
+
         require_parser()
 
     def find(self, source: Source) -> list[Finding]:
@@ -113,6 +107,10 @@ class ShellToAirflow(Rule):
         return RepositoryFix(results, tuple(new_files))
 
     def _fix(self, source: Source, options: Options, python: Mapping[str, str]) -> RuleResult:
+        from infragap.migrate.generators.airflow_dag import render_dag
+        from infragap.migrate.shell.syntax import NotShell, parse_script
+        from infragap.migrate.shell.translate import translate
+
         if MARK in source.text or len(shell_steps(source.text)) < 2:
             return RuleResult.unchanged(source.text)
         try:
@@ -147,6 +145,11 @@ class ShellToAirflow(Rule):
     ) -> Translation:
         """The translation with the steps in the folder the evidence (or the option)
         names; a TODO where the evidence does not settle it."""
+        from infragap.migrate.generators.airflow_dag import TODO
+        from infragap.migrate.shell.evidence import Workdir, decide_workdir, shown
+        from infragap.migrate.shell.translate import translate
+        from infragap.migrate.shell.words import SCRIPT_DIR
+
         name = posixpath.basename(source.path)
         probe = translate(script, name, dag_id, retries, delay, start=WORKDIR)
         started = [t for t in probe.spec.tasks if WORKDIR in t.cwd]
@@ -200,6 +203,9 @@ def _with_environment(
 ) -> Translation:
     """Carry the values the repository gives the variables the steps read and the script
     does not set; list the rest in the DAG and the summary."""
+    from infragap.migrate.generators.airflow_dag import Variable
+    from infragap.migrate.shell.evidence import env_evidence, python_env_reads, step_files
+
     spec = translation.spec
     name = posixpath.basename(source.path)
     reads = {var: f"${var} in {name}:{line}" for var, line in translation.read_unset}

@@ -37,21 +37,39 @@ WHAT_IS_IMPORTED = """
 import sys
 from infragap.cli import main
 code = main(["migrate", "scan", sys.argv[1]])
-print(code, *sorted(m for m in ("libcst", "infragap.migrate.rules", "rich") if m in sys.modules))
+print(code, *sorted(m for m in sys.argv[2:] if m in sys.modules))
 """
+FIX_ONLY = (  # what only a fix of a shell script needs
+    "infragap.migrate.shell.vm_launch",
+    "infragap.migrate.shell.translate",
+    "infragap.migrate.shell.evidence",
+    "infragap.migrate.generators.airflow_dag",
+    "infragap.migrate.generators.k8s_job",
+)
+
+
+def imported_by_scan(folder: Path, *modules: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", WHAT_IS_IMPORTED, str(folder), *modules],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
 
 
 def test_a_scan_of_a_folder_without_source_files_imports_no_rule_nor_libcst(tmp_path):
     (tmp_path / "README.md").write_text("# nothing to migrate\n")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "rows.csv").write_text("a,b\n1,2\n")
-    out = subprocess.run(
-        [sys.executable, "-c", WHAT_IS_IMPORTED, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip().splitlines()[-1] == "0"
+    assert imported_by_scan(tmp_path, "libcst", "infragap.migrate.rules", "rich") == "0"
+
+
+def test_a_scan_imports_what_only_a_shell_fix_needs_only_for_shell_scripts(tmp_path):
+    (tmp_path / "train.py").write_text("import time\nt0 = time.time()\nprint(time.time() - t0)\n")
+    assert imported_by_scan(tmp_path, *FIX_ONLY) == "0"
+    (tmp_path / "run.sh").write_text("aws ec2 run-instances --image-id ami-1\n")
+    assert "infragap.migrate.shell.vm_launch" in imported_by_scan(tmp_path, *FIX_ONLY)
 
 
 def test_two_workers_find_what_one_process_finds(tmp_path, monkeypatch):
