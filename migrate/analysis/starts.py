@@ -7,14 +7,15 @@ start from CPython's `ast` (a tenth of LibCST's parse), pairing the two trees' s
 in order, and generates code only for the statement, or the header of the compound
 statement, that holds a node asked about, from that statement's start.
 
-Where the two trees do not pair up, or a node sits where this does not reach (a
-decorator, a `match` header), the answer comes from the whole module's positions, as
-before: the answers are always LibCST's own.
+Where the two trees do not pair up, or a node sits where this does not reach (a `match`
+statement, a decorator after a line continuation), the answer comes from the whole
+module's positions, as before: the answers are always LibCST's own.
 """
 
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -86,7 +87,9 @@ def statement_starts(module: cst.Module, text: str) -> dict[cst.CSTNode, Point] 
     if "\r" in text.replace("\r\n", "") or text.startswith("\ufeff"):
         return None  # CPython and LibCST may count these lines differently
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():  # CPython's words on the code are not ours to print
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     pairing = _Pairing(NEWLINES.split(text))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import libcst as cst
@@ -18,7 +19,7 @@ from infragap.migrate.analysis.positions import (
     module_positions,
     whole_module_positions,
 )
-from infragap.migrate.analysis.starts import StartPositions
+from infragap.migrate.analysis.starts import StartPositions, statement_starts
 from infragap.migrate.analysis.trees import LAYOUT, children, preorder, walk
 from infragap.migrate.rules import RULES
 from infragap.migrate.scan import scan, scan_file
@@ -156,6 +157,14 @@ def test_nodes_of_every_kind_of_statement_are_placed_where_libcst_places_them(te
 )
 def test_texts_cpython_may_count_otherwise_are_placed_where_libcst_places_them(text):
     _same_places(cst.parse_module(text))
+
+
+def test_placing_nodes_prints_none_of_cpythons_warnings_on_the_code():
+    text = 'import re\npattern = re.compile("\\d+")\n'  # an invalid escape: CPython warns
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        starts = statement_starts(cst.parse_module(text), text)
+    assert starts is not None and caught == []
 
 
 def _same_places(module: cst.Module) -> None:
