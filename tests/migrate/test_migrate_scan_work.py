@@ -134,6 +134,7 @@ HEADERS = (
     "\x0cmatch ll:\n    case [mm, *nn] if oo(pp):\n        qq(rr)\n    case _:\n        pass\n"
     "async def ss():\n    async for tt in uu(): await vv\n    async with ww(): pass\n"
     "@\\\n  xx(yy)\nclass ZZ: pass\n"
+    "try:\n    a()\nexcept* (E,\n         F) as g:\n    h(g)\n"
 )
 
 
