@@ -134,8 +134,8 @@ HEADERS = (
     "\x0cmatch ll:\n    case [mm, *nn] if oo(pp):\n        qq(rr)\n    case _:\n        pass\n"
     "async def ss():\n    async for tt in uu(): await vv\n    async with ww(): pass\n"
     "@\\\n  xx(yy)\nclass ZZ: pass\n"
-    "try:\n    a()\nexcept* (E,\n         F) as g:\n    h(g)\n"
 )
+EXCEPT_STAR = "try:\n    a()\nexcept* (E,\n         F) as g:\n    h(g)\n"  # Python 3.11+
 
 
 @pytest.mark.parametrize("path", PYTHON_FIXTURES, ids=lambda path: path.name)
@@ -148,7 +148,18 @@ def test_nodes_are_placed_where_libcst_places_them(path):
     _same_places(module)
 
 
-@pytest.mark.parametrize("text", [TRICKY, HEADERS], ids=["statements", "headers"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        TRICKY,
+        HEADERS,
+        pytest.param(
+            EXCEPT_STAR,
+            marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="except* is 3.11"),
+        ),
+    ],
+    ids=["statements", "headers", "except-star"],
+)
 def test_nodes_of_every_kind_of_statement_are_placed_where_libcst_places_them(text):
     _same_places(cst.parse_module(text))
 
