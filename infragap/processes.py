@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,6 +28,8 @@ import requests
 from infragap.errors import ServerStartError
 
 STOP_GRACE_S = 10.0
+# How the environment variable that marks one Supervisor's children (and theirs) begins.
+MARK_PREFIX = "INFRAGAP_SUPERVISED_"
 
 
 @dataclass
@@ -127,10 +130,10 @@ def children_left_running() -> list[Child]:
 class _Watchdog:
     """This Supervisor's end of the pipe to its watchdog process (infragap/watchdog.py)."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, mark: str) -> None:
         with open(log_path, "wb") as log:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "infragap.watchdog", str(os.getpid())],
+                [sys.executable, "-m", "infragap.watchdog", str(os.getpid()), mark],
                 stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -160,12 +163,15 @@ class Supervisor:
 
     The first child also starts a watchdog process that stops the children if this
     process dies without stopping them (SIGKILL); it leaves with the last `stop_all`.
+    Each child's environment carries this Supervisor's mark, so the watchdog also finds
+    a child this process was killed too early to tell it about.
     """
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.children: list[Child] = []
         self._watchdog: _Watchdog | None = None
+        self.mark = f"{MARK_PREFIX}{secrets.token_hex(8)}"
         _OPEN.add(self)
 
     def start(
@@ -178,18 +184,19 @@ class Supervisor:
     ) -> Child:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self._watchdog is None:
-            self._watchdog = _Watchdog(self.log_dir / "watchdog.log")
+            self._watchdog = _Watchdog(self.log_dir / "watchdog.log", self.mark)
         log_path = self.log_dir / f"{name}.log"
         # A Ctrl-C between the spawn and the registration would leave a child nobody
         # stops (seen: a Locust worker outliving an interrupted run): it waits until the
-        # child is on the list and the watchdog knows it.
+        # child is on the list and the watchdog knows it. A SIGKILL cannot wait: for that
+        # window the watchdog finds the child by the mark in its environment.
         with signals_held(), open(log_path, "wb") as log:
             popen = subprocess.Popen(
                 list(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
+                env={**(os.environ if env is None else env), self.mark: "1"},
                 cwd=cwd,
                 start_new_session=True,
             )

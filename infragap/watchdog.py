@@ -7,7 +7,9 @@ started ("+PID") and stopped ("-PID"). When the pipe ends without a goodbye, or 
 process that started it is gone, it stops every child still listed as `Child.stop` does:
 SIGTERM to the child's process group and to every descendant it has seen, then SIGKILL
 after a grace period. Descendants are remembered every second, so a grandchild that left
-the group (or whose parent died first) is still found.
+the group (or whose parent died first) is still found. A child started just before the
+SIGKILL, too late to be told, is found by the Supervisor's mark in its environment, which
+its own children inherit too.
 
 PR_SET_PDEATHSIG alone would not do: it fires when the *thread* that forked the child
 ends, and it reaches only direct children, not tritonserver's backend stubs nor the
@@ -57,8 +59,22 @@ class Watched:
         return signalled
 
 
-def stop_all(watched: dict[int, Watched], grace_s: float = GRACE_S) -> None:
+def marked(mark: str) -> list[psutil.Process]:
+    """Live processes whose environment carries `mark`, other than this one."""
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if proc.pid != os.getpid() and mark in proc.environ():
+                found.append(proc)
+    return found
+
+
+def stop_all(watched: dict[int, Watched], mark: str, grace_s: float = GRACE_S) -> None:
     signalled = [proc for child in watched.values() for proc in child.stop()]
+    for proc in marked(mark):
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+            signalled.append(proc)
     _, survivors = psutil.wait_procs(signalled, timeout=grace_s)
     for child in watched.values():
         if child.root.is_running():
@@ -78,7 +94,7 @@ def apply(line: bytes, watched: dict[int, Watched]) -> None:
         watched.pop(pid, None)
 
 
-def watch(fd: int, parent_pid: int) -> None:
+def watch(fd: int, parent_pid: int, mark: str) -> None:
     """Follow the Supervisor's messages on `fd` until it says goodbye or goes away."""
     watched: dict[int, Watched] = {}
     pending = b""
@@ -99,13 +115,13 @@ def watch(fd: int, parent_pid: int) -> None:
             break  # re-parented: the process that started us is gone
         for child in watched.values():
             child.refresh()
-    stop_all(watched)
+    stop_all(watched, mark)
 
 
 def main() -> None:
     # Its own session already keeps terminal signals away; a stray one must not kill it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    watch(sys.stdin.fileno(), int(sys.argv[1]))
+    watch(sys.stdin.fileno(), int(sys.argv[1]), sys.argv[2])
 
 
 if __name__ == "__main__":

@@ -24,8 +24,12 @@ HARNESS = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
+    from infragap import processes
     from infragap.processes import Supervisor
 
+    if sys.argv[2] == "untold":  # as if killed between the spawn and telling the watchdog
+        tell = processes._Watchdog.tell
+        processes._Watchdog.tell = lambda self, m: None if m[0] == "+" else tell(self, m)
     supervisor = Supervisor(Path(sys.argv[1]))
     script = (
         "import subprocess, sys, time; "
@@ -57,9 +61,12 @@ def _wait_gone(pids: list[int], timeout_s: float) -> list[int]:
 
 
 @pytest.mark.timeout(60)
-def test_children_and_grandchildren_die_with_a_killed_harness(tmp_path: Path) -> None:
+@pytest.mark.parametrize("watchdog", ["told", "untold"])
+def test_children_and_grandchildren_die_with_a_killed_harness(
+    tmp_path: Path, watchdog: str
+) -> None:
     harness = subprocess.Popen(
-        [sys.executable, "-c", HARNESS, str(tmp_path / "logs")],
+        [sys.executable, "-c", HARNESS, str(tmp_path / "logs"), watchdog],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
