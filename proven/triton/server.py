@@ -121,6 +121,15 @@ def _wait_ready(server: TritonServer, child: Child, timeout_s: float) -> None:
         max(deadline - time.monotonic(), 1.0),
         "tritonserver",
     )
+    # Triton starts its metrics service after HTTP: a scrape right after readiness could
+    # find the port closed (seen on a loaded 2-core machine).
+    if server.metrics_url:
+        wait_until(
+            http_ok(server.metrics_url),
+            child,
+            max(deadline - time.monotonic(), 1.0),
+            "tritonserver's metrics",
+        )
 
 
 # Triton logs errors as `E<MMDD> <time> <pid> <file>:<line>] "<message>"`. On a host

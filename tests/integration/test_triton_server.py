@@ -229,6 +229,7 @@ def test_triton_scores_batches_and_survives_bad_input(tmp_path: Path) -> None:
     with Supervisor(tmp_path / "logs") as supervisor:
         server = start_triton(supervisor, repo, start_timeout_s=120)
         assert server.child is not None
+        assert counters(server) is not None  # ready means the metrics answer too
         pids.update(p.pid for p in server.child.process_tree())
         assert any("stub" in p.name() for p in server.child.process_tree())
 
