@@ -9,6 +9,7 @@ import libcst as cst
 
 from infragap.migrate.analysis.imports import import_aliases
 from infragap.migrate.analysis.names import module_bindings
+from infragap.migrate.analysis.parse import parse_module
 from infragap.migrate.analysis.starts import StartPositions
 from infragap.migrate.analysis.trees import with_parents
 from infragap.migrate.repository import RepositoryFiles
@@ -52,7 +53,7 @@ class Source:
     @cached_property
     def module(self) -> cst.Module:
         try:
-            return cst.parse_module(self.text)
+            return parse_module(self.text)
         except (cst.ParserSyntaxError, RecursionError):
             raise NotPython(syntax_problem(self.text, self.path)) from None
 
