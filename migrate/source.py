@@ -77,10 +77,10 @@ class Source:
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The node `node` sits in (None for the module and for layout)."""
-        return self._walked[1].get(node)
+        return self._walked[1].get(id(node))
 
     @cached_property
-    def _walked(self) -> tuple[list[cst.CSTNode], dict[cst.CSTNode, cst.CSTNode]]:
+    def _walked(self) -> tuple[list[cst.CSTNode], dict[int, cst.CSTNode]]:
         return with_parents(self.module)
 
     @cached_property

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import types
+import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import libcst as cst
+from libcst import MaybeSentinel
 
 TOO_DEEP = "nested too deeply for the analysis (Python's recursion limit)"
 
@@ -29,17 +32,19 @@ def preorder(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def with_parents(
     node: cst.CSTNode,
-) -> tuple[list[cst.CSTNode], dict[cst.CSTNode, cst.CSTNode]]:
-    """`preorder(node)` as a list, and each node's parent (the root has none)."""
+) -> tuple[list[cst.CSTNode], dict[int, cst.CSTNode]]:
+    """`preorder(node)` as a list, and each node's parent by the node's id (the root has
+    none). By id: a node's own `__hash__` is a Python call, and the list keeps the
+    nodes, so their ids, alive."""
     nodes: list[cst.CSTNode] = []
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    parents: dict[int, cst.CSTNode] = {}
     stack = [node]
     while stack:
         current = stack.pop()
         nodes.append(current)
         below = children(current)
         for child in below:
-            parents[child] = current
+            parents[id(child)] = current
         stack.extend(reversed(below))
     return nodes, parents
 
@@ -183,10 +188,25 @@ def _learn(
         if name not in order:
             placed = [order.index(prev) + 1 for prev in before[:index] if prev in order]
             order.insert(max(placed, default=0), name)
-    others = tuple(f.name for f in dataclasses.fields(node) if f.name not in order)
+    others = tuple(
+        f.name for f in dataclasses.fields(node) if f.name not in order and _may_hold_nodes(f.type)
+    )
     read = operator.attrgetter(*order) if len(order) > 1 else _one_or_none(order)
     known = _FIELD_ORDER[type(node)] = (tuple(order), others, read)
     return known
+
+
+def _may_hold_nodes(annotation: Any) -> bool:
+    """False for a field whose type only allows text, flags and markers (Name.value,
+    Param.star): it never needs checking for nodes. True when unsure."""
+    if annotation in (str, bool, int, type(None), MaybeSentinel):
+        return False
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return False
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_may_hold_nodes(arg) for arg in typing.get_args(annotation))
+    return True
 
 
 def _one_or_none(names: list[str]) -> Callable[[cst.CSTNode], tuple[Any, ...]]:
