@@ -125,10 +125,13 @@ def _fail(err: InfragapError) -> int:
 def run_scan(args: argparse.Namespace) -> int:
     try:
         _require_libcst()
-        from infragap.migrate.report_formats import FORMATTERS
-        from infragap.migrate.scan import scan
+        from infragap.migrate.dataclass_cache import compiled_once
 
-        report = scan(args.path, args.jobs)
+        with compiled_once("scan"):  # the rules are imported in there, when files need them
+            from infragap.migrate.report_formats import FORMATTERS
+            from infragap.migrate.scan import scan
+
+            report = scan(args.path, args.jobs)
     except InfragapError as err:
         return _fail(err)
     text = FORMATTERS[args.format](report)
@@ -144,16 +147,19 @@ def run_apply(args: argparse.Namespace) -> int:
     mode = args.mode or "diff"
     try:
         _require_libcst()
-        from infragap.migrate.apply import (
-            diff_text,
-            parse_options,
-            plan,
-            select_rules,
-            summary,
-            write_fix,
-        )
-        from infragap.migrate.results import Status
-        from infragap.migrate.rules import RULES
+        from infragap.migrate.dataclass_cache import compiled_once
+
+        with compiled_once("apply"):
+            from infragap.migrate.apply import (
+                diff_text,
+                parse_options,
+                plan,
+                select_rules,
+                summary,
+                write_fix,
+            )
+            from infragap.migrate.results import Status
+            from infragap.migrate.rules import RULES
 
         rule_ids = select_rules(args.rule)
         for rule_id in rule_ids:
@@ -181,7 +187,10 @@ def run_apply(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     try:
         _require_libcst()
-        from infragap.migrate.rules import RULES
+        from infragap.migrate.dataclass_cache import compiled_once
+
+        with compiled_once("list"):
+            from infragap.migrate.rules import RULES
     except InfragapError as err:
         return _fail(err)
     width = max(len(rule_id) for rule_id in RULES.names())

@@ -5,11 +5,7 @@ which run and when (see `infragap.migrate.apply.select_rules`).
 
 from __future__ import annotations
 
-from infragap.migrate.libcst_import import import_libcst
-
-import_libcst()  # before a rule module imports it: see libcst_import.py
-
-from infragap.migrate.rules.base import (  # noqa: E402
+from infragap.migrate.rules.base import (
     RULE_ORDER,
     RULES,
     Option,
@@ -21,7 +17,7 @@ from infragap.migrate.rules.base import (  # noqa: E402
     run_fix,
     run_fix_repository,
 )
-from infragap.registry import import_plugins  # noqa: E402
+from infragap.registry import import_plugins
 
 import_plugins("infragap.migrate.rules")
 register_in_order()
