@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any, TypeVar
 
 import libcst as cst
 
@@ -14,6 +16,8 @@ from infragap.migrate.analysis.starts import StartPositions
 from infragap.migrate.analysis.trees import with_parents
 from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.walk import Language
+
+T = TypeVar("T")
 
 
 class NotPython(Exception):
@@ -49,6 +53,7 @@ class Source:
         self.language = language
         # What the repository around the file holds (None: the text alone, as in tests).
         self.repository = repository
+        self._once: dict[tuple[str, cst.CSTNode], Any] = {}
 
     @cached_property
     def module(self) -> cst.Module:
@@ -120,13 +125,21 @@ class Source:
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
+    def once(self, what: str, node: cst.CSTNode, compute: Callable[[cst.CSTNode], T]) -> T:
+        """`compute(node)`, computed once per file: several rules ask the same of a node."""
+        key = (what, node)
+        if key not in self._once:
+            self._once[key] = compute(node)
+        result: T = self._once[key]
+        return result
+
     def qualname(self, expr: cst.BaseExpression) -> str | None:
         """`th.jit.load` -> `torch.jit.load` through the file's imports; None if not a name."""
         parts: list[str] = []
-        while isinstance(expr, cst.Attribute):
+        while type(expr) is cst.Attribute:  # exact types: an isinstance miss on an ABC is slow
             parts.append(expr.attr.value)
             expr = expr.value
-        if not isinstance(expr, cst.Name):
+        if type(expr) is not cst.Name:
             return None
         parts.append(self.aliases.get(expr.value, expr.value))
         return ".".join(reversed(parts))

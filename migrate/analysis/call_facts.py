@@ -132,7 +132,7 @@ def _facts(
     """The function's facts; None when a chain has nothing to learn from it."""
     steps: list[Step] = []
     context = _Context(source, func, owner, classes)
-    for call, stack in calls_in(func):
+    for call, stack in calls_in(source, func):
         qualname = source.qualname(call.func) or ""
         kind: dict[str, object]
         if qualname in LOADERS:
@@ -221,7 +221,7 @@ def _changes_self(source: Source, func: cst.FunctionDef, self_name: str) -> str:
                     base = base.value
                 if target is not base and isinstance(base, cst.Name) and base.value == self_name:
                     return source.code(target)
-    for call, _ in calls_in(func):
+    for call, _ in calls_in(source, func):
         if isinstance(call.func, cst.Attribute) and call.func.attr.value in CHANGING_METHODS:
             receiver: cst.BaseExpression = call.func.value
             while isinstance(receiver, (cst.Attribute, cst.Subscript)):

@@ -16,6 +16,7 @@ import libcst as cst
 
 from infragap.migrate.analysis.names import all_names
 from infragap.migrate.analysis.statements import only_small
+from infragap.migrate.analysis.trees import with_parents
 from infragap.migrate.source import Source
 
 LITERAL_ATTRIBUTES = frozenset(
@@ -73,8 +74,13 @@ def module_constants(source: Source) -> dict[str, cst.BaseExpression]:
 
 
 class _Substitute(cst.CSTTransformer):
-    def __init__(self, names: Mapping[str, cst.BaseExpression]) -> None:
+    def __init__(self, names: Mapping[str, cst.BaseExpression], holding: set[int]) -> None:
         self.names = names
+        self.holding = holding
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Only what holds a name to replace is visited: the rest is kept, not rebuilt.
+        return id(node) in self.holding and super().on_visit(node)
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         return self.names.get(original_node.value, updated_node)
@@ -100,7 +106,15 @@ def substitute(
     """`expr` with every name read (not attributes, not keywords) in `names` replaced."""
     if not names:
         return expr
-    result = expr.visit(_Substitute(names))
+    nodes, parents = with_parents(expr)
+    holding: set[int] = set()  # ids: `nodes` keeps every node alive meanwhile
+    for node in nodes:
+        above: cst.CSTNode | None = node
+        if type(node) is cst.Name and node.value in names:
+            while above is not None and id(above) not in holding:
+                holding.add(id(above))
+                above = parents.get(id(above))
+    result = expr.visit(_Substitute(names, holding))
     assert isinstance(result, cst.BaseExpression)
     return result
 

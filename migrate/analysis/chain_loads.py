@@ -94,7 +94,7 @@ def file_chain_loads(source: Source, handlers: list[Handler], facts: FileFacts) 
 
 
 def _entry_load(source: Source, handler: Handler, chain: Chain) -> ModelLoad:
-    for call, stack in calls_in(handler.func):
+    for call, stack in calls_in(source, handler.func):
         if (source.line_of(call), source.column_of(call)) == (chain.entry.line, chain.entry.column):
             return call_load(source, handler, call, stack, LOADERS.get(chain.loader, "chain"))
     raise LookupError(f"{chain.entry.code}() at line {chain.entry.line} is not in the handler")

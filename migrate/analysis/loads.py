@@ -151,7 +151,16 @@ class _CallsIn(cst.CSTVisitor):
         self.calls.append((node, tuple(self.stack)))
 
 
-def calls_in(func: cst.FunctionDef) -> list[tuple[cst.Call, tuple[cst.CSTNode, ...]]]:
+def calls_in(
+    source: Source, func: cst.FunctionDef
+) -> list[tuple[cst.Call, tuple[cst.CSTNode, ...]]]:
+    """The calls in `func`'s own body (not in nested defs), each with the statements
+    around it; once per function and file, for every rule that asks."""
+    return source.once("calls_in", func, _calls_in)
+
+
+def _calls_in(func: cst.CSTNode) -> list[tuple[cst.Call, tuple[cst.CSTNode, ...]]]:
+    assert isinstance(func, cst.FunctionDef)
     visitor = _CallsIn()
     walk(func.body, visitor)
     return visitor.calls
@@ -172,7 +181,7 @@ class Helpers:
 
 
 def _helper_load(source: Source, func: cst.FunctionDef) -> HelperLoad | None:
-    for call, stack in calls_in(func):
+    for call, stack in calls_in(source, func):
         kind = load_kind(source, call)
         if kind is None:
             continue
@@ -207,7 +216,7 @@ def find_loads(
     """
     scope = _Scope.of(handler)
     loads: list[ModelLoad] = []
-    for call, stack in calls_in(handler.func):
+    for call, stack in calls_in(source, handler.func):
         kind = load_kind(source, call)
         load, via = call, None
         helper = helpers.get(call.func.value) if isinstance(call.func, cst.Name) else None

@@ -214,7 +214,7 @@ def client_sites(source: Source) -> list[Site]:
     found = []
     module = _ModuleFacts.of(source)
     for handler in handlers:
-        for call, stack in calls_in(handler.func):
+        for call, stack in calls_in(source, handler.func):
             client = CLIENTS.get(source.qualname(call.func) or "")
             if client is None:
                 continue
