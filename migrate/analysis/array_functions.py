@@ -16,6 +16,7 @@ the same shape: the same behaviour.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
@@ -116,30 +117,31 @@ def _operations(
         kind = type(node)  # exact types: a miss of isinstance on LibCST's ABCs is slow
         if kind is not cst.Call and kind not in COUNTED:
             continue
-        operator = getattr(node, "operator", None)
-        if isinstance(node, (cst.BinaryOperation, cst.AugAssign)):
-            count += isinstance(operator, (*ARITHMETIC, *AUGMENTED))
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            qualname = source.qualname(node.func) or ""
+        it: Any = node  # of the exact type each branch tests
+        if kind is cst.BinaryOperation or kind is cst.AugAssign:
+            count += type(it.operator) in COUNTED_OPERATORS
+        elif kind is cst.Call and type(it.func) is cst.Attribute:
+            qualname = source.qualname(it.func) or ""
             if qualname.split(".")[0] == "numpy":
                 count += qualname.rsplit(".", 1)[-1] not in NUMPY_BUILDERS
                 array_work = True
-            elif node.func.attr.value in ARRAY_METHODS and set(all_names(node.func.value)) & params:
+            elif it.func.attr.value in ARRAY_METHODS and set(all_names(it.func.value)) & params:
                 count += 1
                 array_work = True
-        elif isinstance(node, cst.Call):
-            qualname = source.qualname(node.func) or ""
+        elif kind is cst.Call:
+            qualname = source.qualname(it.func) or ""
             if qualname.split(".")[0] == "numpy":
                 count += qualname.rsplit(".", 1)[-1] not in NUMPY_BUILDERS
-        elif isinstance(node, cst.Subscript):
-            array_work = array_work or bool(set(all_names(node.value)) & params)
-        elif isinstance(node, cst.Name):
-            array_work = array_work or node.value in numpy
+        elif kind is cst.Subscript:
+            array_work = array_work or bool(set(all_names(it.value)) & params)
+        elif kind is cst.Name:
+            array_work = array_work or it.value in numpy
     return count, array_work
 
 
 _MODULE = cst.Module(body=[])
 COUNTED = frozenset({cst.BinaryOperation, cst.AugAssign, cst.Subscript, cst.Name})
+COUNTED_OPERATORS = frozenset({*ARITHMETIC, *AUGMENTED})
 
 
 class _Rename(cst.CSTTransformer):

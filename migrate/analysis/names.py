@@ -9,7 +9,7 @@ from typing import cast
 import libcst as cst
 
 from infragap.migrate.analysis.imports import dotted
-from infragap.migrate.analysis.statements import small_statements, walk_statements
+from infragap.migrate.analysis.statements import SIMPLE, small_statements, walk_statements
 from infragap.migrate.analysis.trees import children, preorder
 
 # Subtrees whose names a read of the enclosing expression does not see.
@@ -74,7 +74,10 @@ def bindings(stmts: Sequence[cst.CSTNode]) -> dict[str, list[Binding]]:
         found.setdefault(name, []).append(binding)
 
     for stmt in walk_statements(stmts, into_defs=False):
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if type(stmt) in SIMPLE:  # exact types: an isinstance miss on an ABC is slow
+            for small in small_statements(stmt):
+                _bind_small(small, add)
+        elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             add(stmt.name.value, Binding("def", node=stmt))
         elif isinstance(stmt, cst.For):
             for name in _target_names(stmt.target):
@@ -88,12 +91,18 @@ def bindings(stmts: Sequence[cst.CSTNode]) -> dict[str, list[Binding]]:
             for handler in stmt.handlers:
                 if handler.name is not None:
                     add(dotted(handler.name.name), Binding("except", node=handler))
-        for small in small_statements(stmt):
-            _bind_small(small, add)
     return found
 
 
+# The small statements that bind a name.
+BINDING = frozenset(
+    {cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Import, cst.ImportFrom, cst.Global, cst.Nonlocal}
+)
+
+
 def _bind_small(small: cst.BaseSmallStatement, add: Callable[[str, Binding], None]) -> None:
+    if type(small) not in BINDING:
+        return
     if isinstance(small, cst.Assign):
         for target in small.targets:
             if isinstance(target.target, cst.Name):

@@ -26,22 +26,26 @@ COMPOUND = frozenset(
 
 def child_blocks(stmt: cst.CSTNode, into_defs: bool = True) -> Iterator[Block]:
     """The blocks directly inside a compound statement, in source order."""
-    if type(stmt) not in COMPOUND:
+    kind = type(stmt)  # exact types throughout: an isinstance miss on an ABC is slow
+    if kind not in COMPOUND:
         return
-    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+    if kind is cst.FunctionDef or kind is cst.ClassDef:
         if into_defs:
-            yield stmt.body
-    elif isinstance(stmt, cst.If):
+            yield stmt.body  # type: ignore[attr-defined]
+    elif kind is cst.If:
+        assert isinstance(stmt, cst.If)
         yield stmt.body
-        if isinstance(stmt.orelse, cst.If):
+        if type(stmt.orelse) is cst.If:
             yield from child_blocks(stmt.orelse, into_defs)
         elif stmt.orelse is not None:
             yield stmt.orelse.body
-    elif isinstance(stmt, (cst.For, cst.While)):
+    elif kind is cst.For or kind is cst.While:
+        assert isinstance(stmt, (cst.For, cst.While))
         yield stmt.body
         if stmt.orelse is not None:
             yield stmt.orelse.body
-    elif isinstance(stmt, (cst.Try, cst.TryStar)):
+    elif kind is cst.Try or kind is cst.TryStar:
+        assert isinstance(stmt, (cst.Try, cst.TryStar))
         yield stmt.body
         for handler in stmt.handlers:
             yield handler.body
@@ -49,9 +53,10 @@ def child_blocks(stmt: cst.CSTNode, into_defs: bool = True) -> Iterator[Block]:
             yield stmt.orelse.body
         if stmt.finalbody is not None:
             yield stmt.finalbody.body
-    elif isinstance(stmt, cst.With):
-        yield stmt.body
-    elif isinstance(stmt, cst.Match):
+    elif kind is cst.With:
+        yield stmt.body  # type: ignore[attr-defined]
+    elif kind is cst.Match:
+        assert isinstance(stmt, cst.Match)
         for case in stmt.cases:
             yield case.body
 
@@ -61,7 +66,7 @@ def walk_statements(stmts: Sequence[cst.CSTNode], into_defs: bool = True) -> Ite
     for stmt in stmts:
         yield stmt
         for block in child_blocks(stmt, into_defs):
-            if isinstance(block, cst.SimpleStatementSuite):
+            if type(block) is cst.SimpleStatementSuite:
                 yield block
             else:
                 yield from walk_statements(block.body, into_defs)
@@ -79,7 +84,7 @@ def small_statements(stmt: cst.CSTNode) -> Sequence[cst.BaseSmallStatement]:
 def only_small(stmt: cst.CSTNode) -> cst.BaseSmallStatement | None:
     """The single small statement of a one-statement line (`x = f()`), else None."""
     smalls = small_statements(stmt)
-    if isinstance(stmt, cst.SimpleStatementLine) and len(smalls) == 1:
+    if type(stmt) is cst.SimpleStatementLine and len(smalls) == 1:
         return smalls[0]
     return None
 
