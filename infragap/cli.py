@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     with _interrupt_handlers():
         try:
-            return int(args.func(args))
+            code = int(args.func(args))
+            sys.stdout.flush()  # a reader gone shows here, not in Python's exit
+            return code
         except InfragapError as error:
             _console().print(f"[red]error:[/] {error}")
             return 2
@@ -126,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(f"[yellow]interrupted[/] ({cause}): every child process was stopped")
             signum = interrupt.signum if isinstance(interrupt, Interrupted) else signal.SIGINT
             return 128 + signum
+        except BrokenPipeError:
+            # The reader of our output left (`infragap migrate list | head`): as other
+            # command-line tools, stop quietly; stdout goes nowhere so the exit cannot fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

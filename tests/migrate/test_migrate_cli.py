@@ -297,3 +297,14 @@ def test_importing_the_cli_does_not_import_libcst():
     code = "import sys, infragap.migrate.cli; print('libcst' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    # `infragap migrate list | head -1`: the pipe closes before we are done writing
+    command = [sys.executable, "-m", "infragap", "migrate", "list"]
+    listing = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert listing.stdout is not None and listing.stderr is not None
+    listing.stdout.close()
+    errors = listing.stderr.read().decode()
+    assert listing.wait(timeout=60) == 128 + 13  # as a shell reports SIGPIPE
+    assert "Traceback" not in errors
