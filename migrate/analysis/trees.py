@@ -8,7 +8,9 @@ memory, not the interpreter's stack.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import inspect
 import operator
 import types
 import typing
@@ -188,25 +190,40 @@ def _learn(
         if name not in order:
             placed = [order.index(prev) + 1 for prev in before[:index] if prev in order]
             order.insert(max(placed, default=0), name)
-    others = tuple(
-        f.name for f in dataclasses.fields(node) if f.name not in order and _may_hold_nodes(f.type)
-    )
+    types = {f.name: f.type for f in dataclasses.fields(node)}
+    others = tuple(name for name in types if name not in order and _may_hold_code(types[name]))
+    # Fields that can only hold layout (parentheses, commas, whitespace) are not read.
+    order = [name for name in order if _may_hold_code(types.get(name))]
     read = operator.attrgetter(*order) if len(order) > 1 else _one_or_none(order)
     known = _FIELD_ORDER[type(node)] = (tuple(order), others, read)
     return known
 
 
-def _may_hold_nodes(annotation: Any) -> bool:
-    """False for a field whose type only allows text, flags and markers (Name.value,
-    Param.star): it never needs checking for nodes. True when unsure."""
+def _may_hold_code(annotation: Any) -> bool:
+    """False for a field whose type only allows text, flags, markers and layout
+    (Name.value, Param.star, Call.lpar, Arg.comma): no need to read it for code. True
+    when unsure."""
     if annotation in (str, bool, int, type(None), MaybeSentinel):
         return False
     origin = typing.get_origin(annotation)
     if origin is typing.Literal:
         return False
-    if origin is typing.Union or origin is types.UnionType:
-        return any(_may_hold_nodes(arg) for arg in typing.get_args(annotation))
-    return True
+    if origin in (typing.Union, types.UnionType, collections.abc.Sequence, list, tuple):
+        args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
+        return any(_may_hold_code(arg) for arg in args)
+    return not (isinstance(annotation, type) and _only_layout(annotation))
+
+
+def _only_layout(kind: type) -> bool:
+    """A layout class, or an abstract one whose every subclass is layout. By name: LibCST
+    remakes each node class with slots, and the first make stays a subclass too."""
+    if (kind.__module__, kind.__qualname__) in _LAYOUT_NAMES:
+        return True
+    below: list[type] = kind.__subclasses__()
+    return inspect.isabstract(kind) and bool(below) and all(map(_only_layout, below))
+
+
+_LAYOUT_NAMES = frozenset((kind.__module__, kind.__qualname__) for kind in LAYOUT)
 
 
 def _one_or_none(names: list[str]) -> Callable[[cst.CSTNode], tuple[Any, ...]]:

@@ -199,7 +199,19 @@ def _same_places(module: cst.Module) -> None:
 
 @pytest.mark.parametrize("text", [TRICKY, "f'{a}' f'{b:>{w}}' f'{c!r:{d}.{e}}'\n"])
 def test_children_are_libcsts_children_but_layout_read_cheaply(text):
-    module = cst.parse_module(text)
+    _same_children(cst.parse_module(text))
+
+
+@pytest.mark.parametrize("path", PYTHON_FIXTURES, ids=lambda path: path.name)
+def test_children_of_every_fixture_node_are_libcsts_but_layout(path):
+    try:
+        module = cst.parse_module(path.read_text(encoding="utf-8", errors="replace"))
+    except cst.ParserSyntaxError:
+        pytest.skip("not Python 3")
+    _same_children(module)
+
+
+def _same_children(module: cst.Module) -> None:
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()
