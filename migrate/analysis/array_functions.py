@@ -16,7 +16,6 @@ the same shape: the same behaviour.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import libcst as cst
 
@@ -113,34 +112,29 @@ def _operations(
 ) -> tuple[int, bool]:
     """(how many operations the body does, whether any of them is array work)."""
     count, array_work = 0, False
-    for node in preorder(func.body):
-        kind = type(node)  # exact types: a miss of isinstance on LibCST's ABCs is slow
-        if kind is not cst.Call and kind not in COUNTED:
-            continue
-        it: Any = node  # of the exact type each branch tests
-        if kind is cst.BinaryOperation or kind is cst.AugAssign:
-            count += type(it.operator) in COUNTED_OPERATORS
-        elif kind is cst.Call and type(it.func) is cst.Attribute:
-            qualname = source.qualname(it.func) or ""
+    for node in preorder(func.body):  # exact types: a miss of isinstance on an ABC is slow
+        if type(node) is cst.BinaryOperation or type(node) is cst.AugAssign:
+            count += type(node.operator) in COUNTED_OPERATORS
+        elif type(node) is cst.Call and type(node.func) is cst.Attribute:
+            qualname = source.qualname(node.func) or ""
             if qualname.split(".")[0] == "numpy":
                 count += qualname.rsplit(".", 1)[-1] not in NUMPY_BUILDERS
                 array_work = True
-            elif it.func.attr.value in ARRAY_METHODS and set(all_names(it.func.value)) & params:
+            elif node.func.attr.value in ARRAY_METHODS and set(all_names(node.func.value)) & params:
                 count += 1
                 array_work = True
-        elif kind is cst.Call:
-            qualname = source.qualname(it.func) or ""
+        elif type(node) is cst.Call:
+            qualname = source.qualname(node.func) or ""
             if qualname.split(".")[0] == "numpy":
                 count += qualname.rsplit(".", 1)[-1] not in NUMPY_BUILDERS
-        elif kind is cst.Subscript:
-            array_work = array_work or bool(set(all_names(it.value)) & params)
-        elif kind is cst.Name:
-            array_work = array_work or it.value in numpy
+        elif type(node) is cst.Subscript:
+            array_work = array_work or bool(set(all_names(node.value)) & params)
+        elif type(node) is cst.Name:
+            array_work = array_work or node.value in numpy
     return count, array_work
 
 
 _MODULE = cst.Module(body=[])
-COUNTED = frozenset({cst.BinaryOperation, cst.AugAssign, cst.Subscript, cst.Name})
 COUNTED_OPERATORS = frozenset({*ARITHMETIC, *AUGMENTED})
 
 

@@ -64,7 +64,7 @@ def module_constants(source: Source) -> dict[str, cst.BaseExpression]:
     assigned: dict[str, int] = {}
     for stmt in source.module.body:
         small = only_small(stmt)
-        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        if type(small) is cst.Assign and len(small.targets) == 1:
             target = small.targets[0].target
             if isinstance(target, cst.Name):
                 assigned[target.value] = assigned.get(target.value, 0) + 1

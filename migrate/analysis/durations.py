@@ -172,7 +172,7 @@ def _blocks(stmts: list[cst.CSTNode]) -> list[list[cst.CSTNode]]:
 def find_sites(source: Source) -> list[TimingSite]:
     scopes: list[tuple[str, list[cst.CSTNode]]] = [("", list(source.module.body))]
     for stmt in walk_statements(source.module.body):
-        if isinstance(stmt, cst.FunctionDef) and isinstance(stmt.body, cst.IndentedBlock):
+        if type(stmt) is cst.FunctionDef and type(stmt.body) is cst.IndentedBlock:
             scopes.append((stmt.name.value, list(stmt.body.body)))
     sites: list[TimingSite] = []
     for name, body in scopes:

@@ -45,9 +45,9 @@ def _collect(
     found: list[Handler],
     views: set[str],
 ) -> None:
-    if isinstance(stmt, cst.ClassDef):
+    if type(stmt) is cst.ClassDef:  # exact types: an isinstance miss on an ABC is slow
         return
-    if isinstance(stmt, cst.FunctionDef):
+    if type(stmt) is cst.FunctionDef:
         if stmt.name.value in views or any(_is_route(d.decorator) for d in stmt.decorators):
             found.append(Handler(stmt, outer, top))
             return
@@ -81,8 +81,8 @@ def _url_rule_views(source: Source) -> set[str]:
     views: set[str] = set()
     for stmt in walk_statements(source.module.body):
         for small in small_statements(stmt):
-            call = small.value if isinstance(small, cst.Expr) else None
-            if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            call = small.value if type(small) is cst.Expr else None
+            if not (type(call) is cst.Call and type(call.func) is cst.Attribute):
                 continue
             if call.func.attr.value != "add_url_rule":
                 continue

@@ -10,10 +10,10 @@ from infragap.migrate.analysis.statements import small_statements, walk_statemen
 def dotted(expr: cst.BaseExpression) -> str:
     """`a.b.c` as text; "" unless names and attributes all the way down."""
     parts: list[str] = []
-    while isinstance(expr, cst.Attribute):
+    while type(expr) is cst.Attribute:  # exact types: an isinstance miss on an ABC is slow
         parts.append(expr.attr.value)
         expr = expr.value
-    if not isinstance(expr, cst.Name):
+    if type(expr) is not cst.Name:
         return ""
     parts.append(expr.value)
     return ".".join(reversed(parts))
@@ -28,7 +28,7 @@ def import_aliases(module: cst.Module) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for stmt in walk_statements(module.body):
         for small in small_statements(stmt):
-            if isinstance(small, cst.Import):
+            if type(small) is cst.Import:  # exact types, as in `dotted`
                 for alias in small.names:
                     full = dotted(alias.name)
                     if alias.asname is not None:
@@ -36,7 +36,7 @@ def import_aliases(module: cst.Module) -> dict[str, str]:
                     else:
                         head = full.split(".", 1)[0]
                         aliases[head] = head
-            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            elif type(small) is cst.ImportFrom and not isinstance(small.names, cst.ImportStar):
                 base = "." * len(small.relative) + (dotted(small.module) if small.module else "")
                 for alias in small.names:
                     name = dotted(alias.name)

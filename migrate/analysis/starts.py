@@ -32,6 +32,18 @@ from infragap.migrate.analysis.positions import (
 
 # LibCST's name for a statement, where CPython's differs.
 AST_NAMES = {"Del": ("Delete",), "ExceptStarHandler": ("ExceptHandler",)}
+# Exact types: isinstance against LibCST's node classes, ABCs, costs a Python call each.
+DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef})
+TRIES = frozenset({cst.Try, cst.TryStar})
+_NOTHING_INSIDE: dict[type, bool] = {}
+
+
+def _nothing_inside(node: cst.CSTNode) -> bool:
+    """A small statement, or a match (its cases are placed the whole way)."""
+    kind = type(node)
+    if kind not in _NOTHING_INSIDE:
+        _NOTHING_INSIDE[kind] = issubclass(kind, (cst.BaseSmallStatement, cst.Match))
+    return _NOTHING_INSIDE[kind]
 
 
 class StartPositions:
@@ -119,14 +131,14 @@ class _Pairing:
     def block(self, ours: Sequence[cst.CSTNode], theirs: Sequence[ast.AST]) -> bool:
         flat: list[cst.CSTNode] = []
         for statement in ours:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 flat.extend(statement.body)
             else:
                 flat.append(statement)
         if len(flat) != len(theirs) or not all(map(self.pair, flat, theirs)):
             return False
         for statement in ours:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 self.starts[statement] = self.starts[statement.body[0]]
         return True
 
@@ -135,8 +147,8 @@ class _Pairing:
         if type(theirs).__name__ not in (name, "Async" + name, *AST_NAMES.get(name, ())):
             return False
         self.starts[ours] = self.point(theirs)  # type: ignore[arg-type]
-        if isinstance(ours, (cst.FunctionDef, cst.ClassDef)) and not self.decorators(
-            ours,
+        if type(ours) in DEFINITIONS and not self.decorators(
+            ours,  # type: ignore[arg-type]
             theirs.decorator_list,  # type: ignore[attr-defined]
         ):
             return False
@@ -154,18 +166,18 @@ class _Pairing:
 
     def inside(self, ours: cst.CSTNode, theirs: Any) -> bool:
         """Pair the blocks inside a compound statement (or except clause)."""
-        if isinstance(ours, (cst.BaseSmallStatement, cst.Match)):
-            return True  # nothing inside to pair (a match's cases are placed the whole way)
+        if _nothing_inside(ours):
+            return True
         body = getattr(ours, "body", None)
         if body is not None and not self.block(body.body, theirs.body):
             return False
-        if isinstance(ours, (cst.Try, cst.TryStar)) and not (
-            len(ours.handlers) == len(theirs.handlers)
-            and all(map(self.pair, ours.handlers, theirs.handlers))
+        handlers = getattr(ours, "handlers", None) if type(ours) in TRIES else None
+        if handlers is not None and not (
+            len(handlers) == len(theirs.handlers) and all(map(self.pair, handlers, theirs.handlers))
         ):
             return False
         orelse = getattr(ours, "orelse", None)
-        if isinstance(orelse, cst.If):
+        if type(orelse) is cst.If:
             return len(theirs.orelse) == 1 and self.pair(orelse, theirs.orelse[0])
         if orelse is not None and not self.block(orelse.body.body, theirs.orelse):
             return False

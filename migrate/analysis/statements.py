@@ -26,26 +26,22 @@ COMPOUND = frozenset(
 
 def child_blocks(stmt: cst.CSTNode, into_defs: bool = True) -> Iterator[Block]:
     """The blocks directly inside a compound statement, in source order."""
-    kind = type(stmt)  # exact types throughout: an isinstance miss on an ABC is slow
-    if kind not in COMPOUND:
+    if type(stmt) not in COMPOUND:  # exact types throughout: an isinstance miss is slow
         return
-    if kind is cst.FunctionDef or kind is cst.ClassDef:
+    if type(stmt) is cst.FunctionDef or type(stmt) is cst.ClassDef:
         if into_defs:
-            yield stmt.body  # type: ignore[attr-defined]
-    elif kind is cst.If:
-        assert isinstance(stmt, cst.If)
+            yield stmt.body
+    elif type(stmt) is cst.If:
         yield stmt.body
         if type(stmt.orelse) is cst.If:
             yield from child_blocks(stmt.orelse, into_defs)
         elif stmt.orelse is not None:
             yield stmt.orelse.body
-    elif kind is cst.For or kind is cst.While:
-        assert isinstance(stmt, (cst.For, cst.While))
+    elif type(stmt) is cst.For or type(stmt) is cst.While:
         yield stmt.body
         if stmt.orelse is not None:
             yield stmt.orelse.body
-    elif kind is cst.Try or kind is cst.TryStar:
-        assert isinstance(stmt, (cst.Try, cst.TryStar))
+    elif type(stmt) is cst.Try or type(stmt) is cst.TryStar:
         yield stmt.body
         for handler in stmt.handlers:
             yield handler.body
@@ -53,10 +49,9 @@ def child_blocks(stmt: cst.CSTNode, into_defs: bool = True) -> Iterator[Block]:
             yield stmt.orelse.body
         if stmt.finalbody is not None:
             yield stmt.finalbody.body
-    elif kind is cst.With:
-        yield stmt.body  # type: ignore[attr-defined]
-    elif kind is cst.Match:
-        assert isinstance(stmt, cst.Match)
+    elif type(stmt) is cst.With:
+        yield stmt.body
+    elif type(stmt) is cst.Match:
         for case in stmt.cases:
             yield case.body
 
