@@ -190,10 +190,10 @@ def _learn(
         if name not in order:
             placed = [order.index(prev) + 1 for prev in before[:index] if prev in order]
             order.insert(max(placed, default=0), name)
-    types = {f.name: f.type for f in dataclasses.fields(node)}
-    others = tuple(name for name in types if name not in order and _may_hold_code(types[name]))
+    typed = {f.name: f.type for f in dataclasses.fields(node)}
+    others = tuple(name for name in typed if name not in order and _may_hold_code(typed[name]))
     # Fields that can only hold layout (parentheses, commas, whitespace) are not read.
-    order = [name for name in order if _may_hold_code(types.get(name))]
+    order = [name for name in order if _may_hold_code(typed.get(name))]
     read = operator.attrgetter(*order) if len(order) > 1 else _one_or_none(order)
     known = _FIELD_ORDER[type(node)] = (tuple(order), others, read)
     return known
