@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import libcst as cst
 
-from infragap.migrate.analysis.imports import import_aliases
+from infragap.migrate.analysis.imports import dotted, import_aliases
 from infragap.migrate.analysis.names import module_bindings
 from infragap.migrate.analysis.parse import parse_module
 from infragap.migrate.analysis.starts import StartPositions
@@ -18,6 +18,7 @@ from infragap.migrate.repository import RepositoryFiles
 from infragap.migrate.walk import Language
 
 T = TypeVar("T")
+N = TypeVar("N", bound=cst.CSTNode)
 
 
 class NotPython(Exception):
@@ -125,7 +126,7 @@ class Source:
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
-    def once(self, what: str, node: cst.CSTNode, compute: Callable[[cst.CSTNode], T]) -> T:
+    def once(self, what: str, node: N, compute: Callable[[N], T]) -> T:
         """`compute(node)`, computed once per file: several rules ask the same of a node."""
         key = (what, node)
         if key not in self._once:
@@ -135,11 +136,8 @@ class Source:
 
     def qualname(self, expr: cst.BaseExpression) -> str | None:
         """`th.jit.load` -> `torch.jit.load` through the file's imports; None if not a name."""
-        parts: list[str] = []
-        while type(expr) is cst.Attribute:  # exact types: an isinstance miss on an ABC is slow
-            parts.append(expr.attr.value)
-            expr = expr.value
-        if type(expr) is not cst.Name:
+        name = dotted(expr)
+        if not name:
             return None
-        parts.append(self.aliases.get(expr.value, expr.value))
-        return ".".join(reversed(parts))
+        head, dot, rest = name.partition(".")
+        return self.aliases.get(head, head) + dot + rest

@@ -159,8 +159,7 @@ def calls_in(
     return source.once("calls_in", func, _calls_in)
 
 
-def _calls_in(func: cst.CSTNode) -> list[tuple[cst.Call, tuple[cst.CSTNode, ...]]]:
-    assert isinstance(func, cst.FunctionDef)
+def _calls_in(func: cst.FunctionDef) -> list[tuple[cst.Call, tuple[cst.CSTNode, ...]]]:
     visitor = _CallsIn()
     walk(func.body, visitor)
     return visitor.calls

@@ -33,8 +33,6 @@ from infragap.migrate.analysis.positions import (
 # LibCST's name for a statement, where CPython's differs.
 AST_NAMES = {"Del": ("Delete",), "ExceptStarHandler": ("ExceptHandler",)}
 # Exact types: isinstance against LibCST's node classes, ABCs, costs a Python call each.
-DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef})
-TRIES = frozenset({cst.Try, cst.TryStar})
 _NOTHING_INSIDE: dict[type, bool] = {}
 
 
@@ -147,8 +145,8 @@ class _Pairing:
         if type(theirs).__name__ not in (name, "Async" + name, *AST_NAMES.get(name, ())):
             return False
         self.starts[ours] = self.point(theirs)  # type: ignore[arg-type]
-        if type(ours) in DEFINITIONS and not self.decorators(
-            ours,  # type: ignore[arg-type]
+        if (type(ours) is cst.FunctionDef or type(ours) is cst.ClassDef) and not self.decorators(
+            ours,
             theirs.decorator_list,  # type: ignore[attr-defined]
         ):
             return False
@@ -171,9 +169,9 @@ class _Pairing:
         body = getattr(ours, "body", None)
         if body is not None and not self.block(body.body, theirs.body):
             return False
-        handlers = getattr(ours, "handlers", None) if type(ours) in TRIES else None
-        if handlers is not None and not (
-            len(handlers) == len(theirs.handlers) and all(map(self.pair, handlers, theirs.handlers))
+        if (type(ours) is cst.Try or type(ours) is cst.TryStar) and not (
+            len(ours.handlers) == len(theirs.handlers)
+            and all(map(self.pair, ours.handlers, theirs.handlers))
         ):
             return False
         orelse = getattr(ours, "orelse", None)
